@@ -1,0 +1,1 @@
+"""SQLAlchemy-backed token store for the Zoho CRM Python SDK."""
