@@ -1,1 +1,12 @@
-"""SQLAlchemy-backed token store for the Zoho CRM Python SDK."""
+"""SQLAlchemy-backed token store for the Zoho CRM Python SDK (``zohocrmsdk8_0``).
+
+``store=SQLAlchemyTokenStore("sqlite:///zohooauth.db")`` at ``Initializer.initialize`` keeps the
+SDK's OAuth tokens in SQLite, PostgreSQL or MySQL/MariaDB; ``zoho-tokenstore upgrade`` creates the
+schema from the Alembic migrations that ship with the package.
+"""
+
+from .migration import downgrade, upgrade
+from .model import OAuthTokenRow
+from .store import SQLAlchemyTokenStore
+
+__all__ = ["OAuthTokenRow", "SQLAlchemyTokenStore", "downgrade", "upgrade"]

@@ -1,0 +1,75 @@
+"""Alembic environment for zoho_tokenstore's own table.
+
+The URL comes from ``alembic -x url=...``, else ``ZOHO_TOKENSTORE_URL``, else ``sqlalchemy.url`` in
+alembic.ini. ``zoho_tokenstore.migration`` passes its own connection instead. Our version table is
+separate from the host application's, and SQLite gets batch mode so later ALTERs work there too.
+"""
+
+from __future__ import annotations
+
+import os
+
+from alembic import context
+from sqlalchemy import Connection
+from sqlalchemy.pool import NullPool
+
+from zoho_tokenstore.engine import build_engine, write_engine
+from zoho_tokenstore.migration import VERSION_TABLE
+from zoho_tokenstore.model import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _url() -> str:
+    url = (
+        context.get_x_argument(as_dictionary=True).get("url")
+        or os.environ.get("ZOHO_TOKENSTORE_URL")
+        or config.get_main_option("sqlalchemy.url")
+    )
+    if not url:
+        raise SystemExit("No database URL: pass -x url=..., or set ZOHO_TOKENSTORE_URL")
+    return url
+
+
+def _configure(**kwargs: object) -> None:
+    context.configure(
+        target_metadata=target_metadata,
+        version_table=VERSION_TABLE,
+        compare_type=True,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def run_migrations_offline() -> None:
+    """Emit the SQL as text (``alembic upgrade head --sql``) without a database connection."""
+    url = _url()
+    _configure(url=url, literal_binds=True, render_as_batch=url.startswith("sqlite"))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run_on(connection: Connection) -> None:
+    _configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Migrate through the caller's connection if given, else a throwaway engine for the URL."""
+    shared = config.attributes.get("connection")
+    if shared is not None:
+        _run_on(shared)
+        return
+    engine = build_engine(_url(), poolclass=NullPool)
+    try:
+        with write_engine(engine).begin() as connection:
+            _run_on(connection)
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

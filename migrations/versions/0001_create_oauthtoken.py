@@ -1,0 +1,64 @@
+"""Create the oauthtoken table.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-27
+
+Revisions use plain ``sa.*`` types and never import zoho_tokenstore, so later code changes cannot
+break replaying them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def _mysql_collation() -> str:
+    """A binary, NO PAD collation: token lookups must be exact, case and trailing spaces included."""
+    dialect = op.get_bind().dialect
+    if getattr(dialect, "is_mariadb", False):
+        return "utf8mb4_nopad_bin"
+    version = getattr(dialect, "server_version_info", None) or (0,)
+    return "utf8mb4_0900_bin" if version >= (8,) else "utf8mb4_bin"
+
+
+def upgrade() -> None:
+    mysql_options = {}
+    if op.get_bind().dialect.name in ("mysql", "mariadb"):
+        mysql_options = {
+            "mysql_engine": "InnoDB",
+            "mysql_charset": "utf8mb4",
+            "mysql_collate": _mysql_collation(),
+        }
+    op.create_table(
+        "oauthtoken",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("user_name", sa.String(length=512), nullable=True),
+        sa.Column("client_id", sa.String(length=255), nullable=True),
+        sa.Column("client_secret", sa.String(length=255), nullable=True),
+        sa.Column("refresh_token", sa.String(length=512), nullable=True),
+        sa.Column("access_token", sa.String(length=512), nullable=True),
+        sa.Column("grant_token", sa.String(length=512), nullable=True),
+        sa.Column("expiry_time", sa.String(length=20), nullable=True),
+        sa.Column("redirect_url", sa.String(length=1024), nullable=True),
+        sa.Column("api_domain", sa.String(length=255), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_oauthtoken"),
+        sa.UniqueConstraint("user_name", name="uq_oauthtoken_user_name"),
+        **mysql_options,
+    )
+    op.create_index("ix_oauthtoken_access_token", "oauthtoken", ["access_token"])
+    op.create_index("ix_oauthtoken_grant_token", "oauthtoken", ["grant_token"])
+    op.create_index("ix_oauthtoken_refresh_token", "oauthtoken", ["refresh_token"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_oauthtoken_refresh_token", table_name="oauthtoken")
+    op.drop_index("ix_oauthtoken_grant_token", table_name="oauthtoken")
+    op.drop_index("ix_oauthtoken_access_token", table_name="oauthtoken")
+    op.drop_table("oauthtoken")

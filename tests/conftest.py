@@ -1,0 +1,144 @@
+"""Fixtures shared by every test: one backend-parametrized database, a store on it, SQL counting.
+
+Every database test runs on SQLite, PostgreSQL and MariaDB. A server that does not answer skips
+its tests locally, but fails them when ``CI`` is set: CI must never pass by testing less.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from databases import BACKENDS, server_problem, throwaway_database
+from sqlalchemy.engine import URL
+
+from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
+from zoho_tokenstore.model import OAuthTokenRow
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+_server_checks: dict[str, str | None] = {}
+
+
+def require_backend(backend: str) -> None:
+    """Skip (locally) or fail (in CI) when the backend's server is not reachable."""
+    if backend == "sqlite":
+        return
+    if backend not in _server_checks:
+        _server_checks[backend] = server_problem(backend)
+    problem = _server_checks[backend]
+    if problem is not None:
+        if IN_CI:
+            pytest.fail(f"CI must test every backend: {problem}")
+        pytest.skip(problem)
+
+
+@pytest.fixture(params=[pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend name; every test using it runs once per backend."""
+    name: str = request.param
+    require_backend(name)
+    return name
+
+
+@pytest.fixture(
+    params=[pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS if b != "sqlite"]
+)
+def server_backend(request: pytest.FixtureRequest) -> str:
+    """Like ``backend``, for behaviour that only a database server has."""
+    name: str = request.param
+    require_backend(name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def migrated_server_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A factory: the session's migrated database on a server backend, created on first use."""
+    contexts: dict[str, object] = {}
+    urls: dict[str, URL] = {}
+
+    def get(backend: str) -> URL:
+        if backend not in urls:
+            context = throwaway_database(backend, tmp_path_factory.mktemp("unused"))
+            urls[backend] = context.__enter__()
+            contexts[backend] = context
+            upgrade(urls[backend])
+        return urls[backend]
+
+    yield get
+    for context in contexts.values():
+        context.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path, migrated_server_database: object) -> Iterator[URL]:
+    """A migrated database with an empty token table, on the current backend."""
+    if backend == "sqlite":
+        with throwaway_database("sqlite", tmp_path) as url:
+            upgrade(url)
+            yield url
+        return
+    url = migrated_server_database(backend)  # type: ignore[operator]
+    _empty_table(url)
+    yield url
+    _empty_table(url)
+
+
+@pytest.fixture
+def empty_db_url(backend: str, tmp_path: Path) -> Iterator[URL]:
+    """A brand-new database with no tables at all, on the current backend."""
+    with throwaway_database(backend, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def store(db_url: URL) -> Iterator[SQLAlchemyTokenStore]:
+    """A store on the migrated database, closed after the test."""
+    with SQLAlchemyTokenStore(db_url) as token_store:
+        yield token_store
+
+
+@pytest.fixture
+def rows(db_url: URL) -> Iterator[object]:
+    """Reads the token table directly (not through the store), as a list of dicts ordered by id."""
+    engine = sa.create_engine(db_url)
+    table = OAuthTokenRow.__table__
+
+    def read() -> list[dict[str, object]]:
+        with engine.connect() as connection:
+            result = connection.execute(sa.select(table).order_by(table.c.id))
+            return [dict(row) for row in result.mappings()]
+
+    yield read
+    engine.dispose()
+
+
+class StatementLog:
+    """The SQL statements an engine executed while recording, for round-trip assertions."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.recording = False
+
+    def record(self, *args: object) -> None:
+        if self.recording:
+            self.statements.append(str(args[2]))
+
+
+@pytest.fixture
+def statements(store: SQLAlchemyTokenStore) -> Iterator[StatementLog]:
+    """Records every statement the store's engine sends while ``log.recording`` is True."""
+    log = StatementLog()
+    sa.event.listen(store.engine, "before_cursor_execute", log.record)
+    yield log
+    sa.event.remove(store.engine, "before_cursor_execute", log.record)
+
+
+def _empty_table(url: URL) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.delete(OAuthTokenRow.__table__))
+    engine.dispose()

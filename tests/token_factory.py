@@ -1,0 +1,70 @@
+"""Builds SDK ``OAuthToken`` objects with exactly the fields a test names, as the SDK hands them over."""
+
+from __future__ import annotations
+
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
+
+FIELDS = (
+    "id",
+    "user_name",
+    "client_id",
+    "client_secret",
+    "refresh_token",
+    "access_token",
+    "grant_token",
+    "expiry_time",
+    "redirect_url",
+    "api_domain",
+)
+
+
+def make_token(**fields: str | None) -> OAuthToken:
+    """An ``OAuthToken`` whose fields are those given and ``None`` otherwise (no constructor rules)."""
+    unknown = set(fields) - set(FIELDS)
+    assert not unknown, f"unknown token fields {unknown}"
+    token: OAuthToken = OAuthToken.__new__(OAuthToken)
+    token.__init__(access_token="placeholder")  # sets every private attribute, incl. find_user
+    for name in FIELDS:
+        value = fields.get(name)
+        if name == "user_name":
+            token.set_user_signature(UserSignature(value) if value is not None else None)
+        elif name == "expiry_time":
+            token.set_expires_in(value)
+        else:
+            getattr(token, f"set_{name}")(value)
+    return token
+
+
+def fields_of(token: OAuthToken) -> dict[str, str | None]:
+    """The token's ten values by column name, for comparing with rows."""
+    signature = token.get_user_signature()
+    return {
+        "id": token.get_id(),
+        "user_name": signature.get_name() if signature is not None else None,
+        "client_id": token.get_client_id(),
+        "client_secret": token.get_client_secret(),
+        "refresh_token": token.get_refresh_token(),
+        "access_token": token.get_access_token(),
+        "grant_token": token.get_grant_token(),
+        "expiry_time": token.get_expires_in(),
+        "redirect_url": token.get_redirect_url(),
+        "api_domain": token.get_api_domain(),
+    }
+
+
+def full_token(n: int = 1, **overrides: str | None) -> OAuthToken:
+    """A token like the one the SDK saves after a first login (id ``None``), for user ``n``."""
+    fields: dict[str, str | None] = {
+        "user_name": f"user{n}@example.com:6000{n}",
+        "client_id": f"1000.CLIENT{n}",
+        "client_secret": f"secret-{n}-0123456789abcdef",
+        "refresh_token": f"1000.refresh{n}.0123456789abcdef",
+        "access_token": f"1000.access{n}.0123456789abcdef",
+        "grant_token": f"1000.grant{n}.0123456789abcdef",
+        "expiry_time": "1795724181989",
+        "redirect_url": "https://example.com/callback",
+        "api_domain": "https://www.zohoapis.com",
+    }
+    fields.update(overrides)
+    return make_token(**fields)

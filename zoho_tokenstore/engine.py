@@ -1,0 +1,109 @@
+"""Builds the SQLAlchemy ``Engine`` a store (and the migrations) run on, tuned per backend.
+
+- Every backend: ``hide_parameters`` so no token ever appears in an SQLAlchemy error or log line.
+- PostgreSQL, MySQL/MariaDB: pool pre-ping (a restarted server costs one failed call, not a restart of
+  the application) and a bounded connect timeout, so calls during an outage fail promptly.
+- MySQL/MariaDB: strict SQL mode on every connection, so an over-long value is refused, not truncated.
+- SQLite: WAL journal (readers never block the writer), ``synchronous=FULL`` (a saved token survives
+  power loss), a busy timeout, ``BEGIN IMMEDIATE`` for writes (so concurrent writers queue instead of
+  failing with "database is locked"), and a new database file readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+#: Execution option that marks a connection whose transaction writes (SQLite: ``BEGIN IMMEDIATE``).
+WRITE_OPTION: Final = "zoho_tokenstore_write"
+
+CONNECT_TIMEOUT_SECONDS: Final = 5
+SQLITE_BUSY_TIMEOUT_SECONDS: Final = 30.0
+
+_STRICT_MODE_SQL: Final = (
+    "SET SESSION sql_mode = TRIM(BOTH ',' FROM CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES'))"
+)
+
+
+def build_engine(url: str | URL, **options: Any) -> Engine:
+    """An engine for ``url`` with the settings above; ``options`` go to ``create_engine`` unchanged."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {"hide_parameters": True}
+    connect_args: dict[str, Any] = {}
+    if backend == "sqlite":
+        in_memory = _sqlite_path(parsed) is None
+        connect_args.update(timeout=SQLITE_BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+        if in_memory:
+            kwargs["poolclass"] = (
+                StaticPool  # one shared in-memory database, not one per connection
+            )
+        else:
+            _create_private_file(parsed)
+    else:
+        kwargs["pool_pre_ping"] = True
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+        if backend in ("mysql", "mariadb"):
+            connect_args["init_command"] = _STRICT_MODE_SQL
+    kwargs["connect_args"] = {**connect_args, **options.pop("connect_args", {})}
+    kwargs.update(options)
+    engine = create_engine(parsed, **kwargs)
+    if backend == "sqlite":
+        _install_sqlite_listeners(engine, journal_wal=_sqlite_path(parsed) is not None)
+    return engine
+
+
+def write_engine(engine: Engine) -> Engine:
+    """The same engine (same pool) with the option that makes its transactions writers."""
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def masked_url(url: str | URL | Engine) -> str:
+    """The URL with its password replaced by ``***``, safe to print or log."""
+    target = url.url if isinstance(url, Engine) else make_url(url)
+    return target.render_as_string(hide_password=True)
+
+
+def _sqlite_path(url: URL) -> str | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def _create_private_file(url: URL) -> None:
+    """Create the SQLite file with mode 0600 before SQLite does (it would honour the umask)."""
+    path = _sqlite_path(url)
+    if path is None or os.path.exists(path):
+        return
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)
+
+
+def _install_sqlite_listeners(engine: Engine, journal_wal: bool) -> None:
+    """SQLAlchemy's documented recipe for real transactions on pysqlite, plus our pragmas."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # Stop pysqlite from issuing its own deferred BEGIN; we emit BEGIN ourselves below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if journal_wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Reads run as single autocommit statements; writers take the write lock up front, so the
+        # busy timeout applies instead of SQLite failing a read-then-write upgrade at once.
+        if connection.get_execution_options().get(WRITE_OPTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

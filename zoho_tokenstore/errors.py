@@ -1,0 +1,71 @@
+"""Turns every failure into the SDK's ``SDKException(code="TOKEN_STORE")`` without leaking secrets.
+
+The SDK's ``SDKException`` appends ``str(cause)`` to its message, and a driver's message can quote
+bound values (tokens). So the cause is attached after construction and chained with ``raise ... from``:
+debuggers still see it, while the message says only what failed and the driver's error code.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import exc as sa_exc
+from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
+
+TOKEN_STORE: Final = "TOKEN_STORE"
+
+# MySQL/MariaDB error numbers and PostgreSQL SQLSTATEs worth one more try in a fresh transaction.
+_RETRYABLE_MYSQL_ERRNOS: Final = frozenset({1205, 1213})  # lock wait timeout, deadlock
+_RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+
+
+def store_error(message: str, cause: BaseException | None = None) -> SDKException:
+    """An ``SDKException(TOKEN_STORE)`` whose message is exactly ``message``, with ``cause`` kept aside."""
+    error = SDKException(code=TOKEN_STORE, message=message)
+    error.cause = cause
+    return error
+
+
+def database_error(operation: str, exc: sa_exc.SQLAlchemyError) -> SDKException:
+    """Describe a database failure by kind and driver code only: never by values or SQL text."""
+    kind = _kind_of(exc)
+    code = driver_error_code(exc)
+    detail = f"{kind} ({type(exc).__name__}{', code ' + code if code else ''})"
+    return store_error(f"{operation} failed: {detail}", cause=exc)
+
+
+def driver_error_code(exc: sa_exc.SQLAlchemyError) -> str | None:
+    """The driver's error number or SQLSTATE, which names the failure without quoting data."""
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None)  # psycopg
+    if isinstance(sqlstate, str):
+        return sqlstate
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):  # PyMySQL / mysqlclient: (errno, message)
+        return str(args[0])
+    name = getattr(orig, "sqlite_errorname", None)  # sqlite3 on Python >= 3.11
+    return name if isinstance(name, str) else None
+
+
+def is_retryable(exc: sa_exc.SQLAlchemyError) -> bool:
+    """True for conflicts that a fresh transaction resolves: unique races, deadlocks, lock timeouts."""
+    if isinstance(exc, sa_exc.IntegrityError):
+        return True
+    code = driver_error_code(exc)
+    if code is None:
+        return False
+    return code in _RETRYABLE_SQLSTATES or (code.isdigit() and int(code) in _RETRYABLE_MYSQL_ERRNOS)
+
+
+def _kind_of(exc: sa_exc.SQLAlchemyError) -> str:
+    if isinstance(exc, sa_exc.IntegrityError):
+        return "a uniqueness or integrity rule was violated"
+    if isinstance(exc, sa_exc.DataError):
+        return "a value does not fit its column"
+    if isinstance(exc, sa_exc.ProgrammingError) or "no such table" in str(getattr(exc, "orig", "")):
+        return "the table is missing or differs (run `zoho-tokenstore upgrade`)"
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return "the database is unavailable or the connection was lost"
+    if isinstance(exc, sa_exc.TimeoutError):
+        return "no pooled connection became free in time"
+    return "a database error occurred"

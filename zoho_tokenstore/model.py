@@ -1,0 +1,76 @@
+"""The ``oauthtoken`` table as a typed SQLAlchemy 2.x declarative model: the one source of the schema.
+
+Column names are those of the SDK's ``DBStore`` so existing DBStore tables can be adopted. Lengths are
+ones every backend accepts in an index (MariaDB's utf8mb4 index key limit is 3072 bytes = 768 chars).
+The schema itself is created only by the Alembic revisions in ``migrations/``; a test proves they agree.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import Index, MetaData, String, Table, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+TABLE_NAME: Final = "oauthtoken"
+
+#: Every constraint and index gets a predictable name, so migrations can refer to it on any backend.
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base whose metadata carries the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class OAuthTokenRow(Base):
+    """One user's OAuth credentials, as the SDK's ``OAuthToken`` holds them.
+
+    ``expiry_time`` is the SDK's string of epoch milliseconds, kept as text so it round-trips exactly.
+    """
+
+    __tablename__ = TABLE_NAME
+    __table_args__ = (
+        # One row per user; rows without a user name (access-token-only logins) are allowed.
+        UniqueConstraint("user_name"),
+        # find_token matches by these; each lookup must be an index seek, not a scan.
+        Index(None, "access_token"),
+        Index(None, "grant_token"),
+        Index(None, "refresh_token"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str | None] = mapped_column(String(512))
+    client_id: Mapped[str | None] = mapped_column(String(255))
+    client_secret: Mapped[str | None] = mapped_column(String(255))
+    refresh_token: Mapped[str | None] = mapped_column(String(512))
+    access_token: Mapped[str | None] = mapped_column(String(512))
+    grant_token: Mapped[str | None] = mapped_column(String(512))
+    expiry_time: Mapped[str | None] = mapped_column(String(20))
+    redirect_url: Mapped[str | None] = mapped_column(String(1024))
+    api_domain: Mapped[str | None] = mapped_column(String(255))
+
+    def __repr__(self) -> str:
+        # Never show secrets: only the id, the user and which credentials are present.
+        present = [c for c in ("refresh_token", "access_token", "grant_token") if getattr(self, c)]
+        return f"OAuthTokenRow(id={self.id!r}, user_name={self.user_name!r}, has={present})"
+
+
+#: The model's Core table, which the store queries directly (no ORM objects on the hot path).
+TOKEN_TABLE: Final[Table] = OAuthTokenRow.__table__  # type: ignore[assignment]
+
+#: Column names in the table's order; the store reads and writes exactly these.
+COLUMN_NAMES: Final = tuple(c.name for c in TOKEN_TABLE.columns)
+
+#: Maximum length of each column, for validating values before they reach the database.
+COLUMN_LENGTHS: Final = {
+    c.name: int(c.type.length)  # type: ignore[attr-defined]
+    for c in TOKEN_TABLE.columns
+}

@@ -1,0 +1,305 @@
+"""``SQLAlchemyTokenStore``: the SDK's ``TokenStore`` on SQLite, PostgreSQL or MySQL/MariaDB.
+
+Each call is one short transaction on a pooled connection, so one store is safe to share between
+threads. All SQL is built by SQLAlchemy with bound parameters; the hot lookups are prepared once and
+issue exactly one statement. See ``shared/reference/SDK-CONTRACT.md`` for how the SDK calls us.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Final
+
+from sqlalchemy import (
+    Engine,
+    RowMapping,
+    Select,
+    bindparam,
+    case,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
+
+from .engine import build_engine, masked_url, write_engine
+from .errors import database_error, is_retryable, store_error
+from .migration import schema_problem, upgrade
+from .model import TOKEN_TABLE
+from .token_codec import (
+    CREDENTIAL_COLUMNS,
+    Values,
+    fill_empty_fields,
+    require_id,
+    require_token,
+    token_from_row,
+    token_values,
+    token_values_unchecked,
+    value_problem,
+)
+
+#: A save that loses a race (unique user_name, deadlock) is retried in a fresh transaction.
+SAVE_ATTEMPTS: Final = 3
+
+_TABLE: Final = TOKEN_TABLE
+
+
+def new_token_id() -> str:
+    """A collision-free id (random UUID), unlike the ``max(id)+1`` of the SDK's stores."""
+    return uuid.uuid4().hex
+
+
+class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships no type hints
+    """Keeps the Zoho SDK's OAuth tokens in a SQL database; pass it as ``store=`` at SDK init.
+
+    Args:
+        url: a database URL (``sqlite:///zohooauth.db``, ``postgresql+psycopg://…``,
+            ``mysql+pymysql://…``) or an existing ``Engine``. With a URL the store builds and owns a
+            tuned engine (see ``zoho_tokenstore.engine``); an ``Engine`` is used as given and is not
+            disposed by ``close()``.
+        auto_upgrade: migrate the database to the newest schema on construction. Off by default:
+            schema changes should be a deliberate step (``zoho-tokenstore upgrade``).
+        check_schema: verify on construction that the database is at the newest schema, failing
+            with a message that names the upgrade command. Ignored when ``auto_upgrade`` is set.
+        engine_options: extra ``create_engine`` arguments (pool size, timeouts) when ``url`` is a URL.
+    """
+
+    def __init__(
+        self,
+        url: str | URL | Engine,
+        *,
+        auto_upgrade: bool = False,
+        check_schema: bool = True,
+        engine_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._owns_engine = not isinstance(url, Engine)
+        self._engine = (
+            url if isinstance(url, Engine) else build_engine(url, **(engine_options or {}))
+        )
+        self._writer = write_engine(self._engine)
+        self._closed = False
+        self._by_id = select(_TABLE).where(_TABLE.c.id == bindparam("value"))
+        self._by_column: dict[str, Select[Any]] = {
+            name: select(_TABLE).where(_TABLE.c[name] == bindparam("value")).limit(1)
+            for name in ("user_name", "access_token", "grant_token", "refresh_token")
+        }
+        grant_match = _TABLE.c.grant_token == bindparam("grant")
+        self._by_grant_or_refresh = (
+            select(_TABLE)
+            .where(or_(grant_match, _TABLE.c.refresh_token == bindparam("refresh")))
+            .order_by(case((grant_match, 0), else_=1))  # a grant-token match wins, as in FileStore
+            .limit(1)
+        )
+        try:
+            self._prepare_schema(auto_upgrade=auto_upgrade, check_schema=check_schema)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def engine(self) -> Engine:
+        """The engine the store runs on (for diagnostics and tests)."""
+        return self._engine
+
+    def __repr__(self) -> str:
+        return f"SQLAlchemyTokenStore(url={masked_url(self._engine)!r})"
+
+    # -- the SDK's TokenStore interface -----------------------------------------------------
+
+    def find_token(self, token: OAuthToken) -> OAuthToken | None:
+        """Find the stored row for ``token`` and fill its empty fields in place; ``None`` if none.
+
+        Match order: id, user name, access token (only without client id/secret), then grant or
+        refresh token (only with client id and secret). Returns ``token`` itself, as the SDK needs.
+        """
+        token = require_token(token, "find_token")
+        query = self._lookup(token_values_unchecked(token))
+        if query is None:
+            return None
+        row = self._read_one("find_token", *query)
+        if row is None:
+            return None
+        fill_empty_fields(token, row)
+        return token
+
+    def find_token_by_id(self, id: str) -> OAuthToken:  # noqa: A002  # the SDK's parameter name
+        """The complete stored token with this id; an unknown id raises ``SDKException(TOKEN_STORE)``."""
+        token_id = require_id(id, "find_token_by_id")
+        row = self._read_one("find_token_by_id", self._by_id, {"value": token_id})
+        if row is None:
+            raise store_error(f"find_token_by_id: no stored token has the id {_shown(token_id)}")
+        return token_from_row(row)
+
+    def save_token(self, token: OAuthToken) -> None:
+        """Update the token's row (by id, else by the find_token criteria) or insert a new one.
+
+        ``None`` fields never erase stored values. A new row gets a random id, set on ``token``. A
+        concurrent insert of the same user is caught by the unique user_name and becomes an update.
+        """
+        token = require_token(token, "save_token")
+        self._check_open()
+        values = token_values(token)
+        if not any(values[column] for column in CREDENTIAL_COLUMNS):
+            raise store_error(
+                "save_token: refusing to save a token with no refresh, grant or access token"
+            )
+        for attempt in range(1, SAVE_ATTEMPTS + 1):
+            try:
+                row_id, stored = self._save_once(values)
+            except sa_exc.SQLAlchemyError as exc:
+                if attempt < SAVE_ATTEMPTS and is_retryable(exc):
+                    continue
+                raise database_error("save_token", exc) from exc
+            token.set_id(row_id)
+            if stored is not None:
+                fill_empty_fields(token, stored)
+            return
+
+    def delete_token(self, id: str) -> None:  # noqa: A002  # the SDK's parameter name
+        """Delete the row with this id; an unknown id raises ``SDKException(TOKEN_STORE)``."""
+        token_id = require_id(id, "delete_token")
+        deleted = self._write("delete_token", delete(_TABLE).where(_TABLE.c.id == token_id))
+        if deleted == 0:
+            raise store_error(f"delete_token: no stored token has the id {_shown(token_id)}")
+
+    def get_tokens(self) -> list[OAuthToken]:
+        """Every stored token, complete, ordered by id (the SDK never calls this; tools do)."""
+        self._check_open()
+        try:
+            with self._engine.connect() as connection:
+                rows = connection.execute(select(_TABLE).order_by(_TABLE.c.id)).mappings().all()
+        except sa_exc.SQLAlchemyError as exc:
+            raise database_error("get_tokens", exc) from exc
+        return [token_from_row(row) for row in rows]
+
+    def delete_tokens(self) -> None:
+        """Delete every stored token."""
+        self._write("delete_tokens", delete(_TABLE))
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the store's pooled connections (the engine is disposed only if the store built it)."""
+        self._closed = True
+        if self._owns_engine:
+            self._engine.dispose()
+
+    def __enter__(self) -> SQLAlchemyTokenStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _prepare_schema(self, *, auto_upgrade: bool, check_schema: bool) -> None:
+        try:
+            if auto_upgrade:
+                upgrade(self._engine)
+                return
+            problem = schema_problem(self._engine) if check_schema else None
+        except sa_exc.SQLAlchemyError as exc:
+            raise database_error("opening the token store", exc) from exc
+        if problem is not None:
+            raise store_error(f"The token store cannot be used yet: {problem}")
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise store_error("the token store is closed")
+
+    def _lookup(self, values: Values) -> tuple[Select[Any], dict[str, str]] | None:
+        """The one query that finds the row for these values, or ``None`` if nothing can match."""
+        has_client = values["client_id"] is not None and values["client_secret"] is not None
+        no_client = values["client_id"] is None and values["client_secret"] is None
+        if _searchable(values, "id"):
+            return self._by_id, {"value": values["id"]}  # type: ignore[dict-item]
+        if _searchable(values, "user_name"):
+            return self._by_column["user_name"], {"value": values["user_name"]}  # type: ignore[dict-item]
+        if no_client and _searchable(values, "access_token"):
+            return self._by_column["access_token"], {"value": values["access_token"]}  # type: ignore[dict-item]
+        if not has_client:
+            return None
+        grant = values["grant_token"] if _searchable(values, "grant_token") else None
+        refresh = values["refresh_token"] if _searchable(values, "refresh_token") else None
+        if grant is not None and refresh is not None:
+            return self._by_grant_or_refresh, {"grant": grant, "refresh": refresh}
+        if grant is not None:
+            return self._by_column["grant_token"], {"value": grant}
+        if refresh is not None:
+            return self._by_column["refresh_token"], {"value": refresh}
+        return None
+
+    def _save_once(self, values: Values) -> tuple[str, RowMapping | None]:
+        """One write transaction: locate the row, then update it or insert a new one."""
+        with self._writer.begin() as connection:
+            row = None
+            for query, params in self._save_targets(values):
+                row = connection.execute(query, params).mappings().first()
+                if row is not None:
+                    break
+            if row is None:
+                row_id = values["id"] or new_token_id()
+                connection.execute(insert(_TABLE).values({**values, "id": row_id}))
+                return row_id, None
+            changes = {k: v for k, v in values.items() if v is not None and k != "id"}
+            connection.execute(update(_TABLE).where(_TABLE.c.id == row["id"]).values(changes))
+            return str(row["id"]), row
+
+    def _save_targets(self, values: Values) -> list[tuple[Select[Any], dict[str, str]]]:
+        """Where a saved token's row may be, in order: by id (else by user name), else as find_token."""
+        if values["id"] is None:
+            query = self._lookup(values)
+            return [query] if query is not None else []
+        targets = [(self._by_id, {"value": values["id"]})]
+        if values["user_name"] is not None:
+            # The id's row may be gone while the user has one: update it, never add a second.
+            targets.append((self._by_column["user_name"], {"value": values["user_name"]}))
+        return targets
+
+    def _read_one(
+        self, operation: str, query: Select[Any], params: Mapping[str, Any]
+    ) -> RowMapping | None:
+        self._check_open()
+        try:
+            with self._engine.connect() as connection:
+                return connection.execute(query, params).mappings().first()
+        except sa_exc.SQLAlchemyError as exc:
+            raise database_error(operation, exc) from exc
+
+    def _write(self, operation: str, statement: Any) -> int:
+        self._check_open()
+        try:
+            with self._writer.begin() as connection:
+                return int(connection.execute(statement).rowcount)
+        except sa_exc.SQLAlchemyError as exc:
+            raise database_error(operation, exc) from exc
+
+
+def _searchable(values: Values, column: str) -> bool:
+    """Whether ``values[column]`` can be looked up; a value that could never be stored matches nothing."""
+    value = values[column]
+    if value is None or value == "":
+        return False
+    if not isinstance(value, str):
+        raise store_error(f"find_token: {column} must be a str, got {type(value).__name__}")
+    return value_problem(column, value) is None
+
+
+def _shown(token_id: str) -> str:
+    """An id as it may appear in a message: ids are not secret, but a hostile one can be huge."""
+    return repr(token_id if len(token_id) <= 64 else token_id[:64] + "…")
+
+
+__all__ = ["SQLAlchemyTokenStore", "new_token_id"]

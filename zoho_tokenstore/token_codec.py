@@ -1,0 +1,119 @@
+"""Moves values between the SDK's ``OAuthToken`` and table rows, validating what goes in.
+
+Validation happens here, before any SQL, so every backend refuses the same values with the same clear
+message: SQLite would otherwise store over-long text, MariaDB in non-strict mode would truncate it,
+and PostgreSQL rejects NUL bytes with a driver error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
+
+from .errors import store_error
+from .model import COLUMN_LENGTHS, COLUMN_NAMES
+
+#: Columns that hold credentials; at least one must be present for a token to be worth saving.
+CREDENTIAL_COLUMNS: Final = ("refresh_token", "grant_token", "access_token")
+
+Values = dict[str, str | None]
+
+
+def require_token(token: object, operation: str) -> OAuthToken:
+    """The argument as an ``OAuthToken``, or a clear error naming what was passed instead."""
+    if not isinstance(token, OAuthToken):
+        raise store_error(f"{operation} expects an OAuthToken, got {type(token).__name__}")
+    return token
+
+
+def require_id(token_id: object, operation: str) -> str:
+    """The argument as a valid id string, or a clear error (the SDK's ids are always ``str``)."""
+    if not isinstance(token_id, str):
+        raise store_error(
+            f"{operation} expects the token id as a str, got {type(token_id).__name__}"
+        )
+    problem = value_problem("id", token_id)
+    if problem:
+        raise store_error(f"{operation}: the id {problem}")
+    return token_id
+
+
+def value_problem(column: str, value: str) -> str | None:
+    """Why ``value`` cannot be stored in ``column`` (never quoting it), or ``None`` if it can."""
+    limit = COLUMN_LENGTHS[column]
+    if len(value) > limit:
+        return f"is {len(value)} characters long; {column} holds at most {limit}"
+    if "\x00" in value:
+        return "contains a NUL character, which PostgreSQL cannot store"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode text (it contains a lone surrogate)"
+    return None
+
+
+def token_values(token: OAuthToken) -> Values:
+    """Every column's value from ``token``, empty strings as ``None``, validated for storage."""
+    raw: Mapping[str, object] = token_values_unchecked(token)
+    values: Values = {}
+    for column, value in raw.items():
+        if value is None or value == "":
+            values[column] = None
+            continue
+        if not isinstance(value, str):
+            raise store_error(f"save_token: {column} must be a str, got {type(value).__name__}")
+        problem = value_problem(column, value)
+        if problem:
+            raise store_error(f"save_token: {column} {problem}")
+        values[column] = value
+    if values["expiry_time"] is not None and not values["expiry_time"].isdigit():
+        raise store_error("save_token: expiry_time must be a string of epoch milliseconds")
+    return values
+
+
+def fill_empty_fields(token: OAuthToken, row: Mapping[Any, Any]) -> None:
+    """Copy stored values into the fields of ``token`` that are unset, as the SDK's own stores do."""
+    current = token_values_unchecked(token)
+    for column in COLUMN_NAMES:
+        stored = row[column]
+        if current[column] in (None, "") and stored not in (None, ""):
+            _set_field(token, column, stored)
+
+
+def token_from_row(row: Mapping[Any, Any]) -> OAuthToken:
+    """A complete ``OAuthToken`` with every private field set, as ``merge_objects`` requires."""
+    token: OAuthToken = OAuthToken.__new__(OAuthToken)
+    token._OAuthToken__find_user = True  # the constructor's default, which we bypass
+    for column in COLUMN_NAMES:
+        stored = row[column]
+        _set_field(token, column, stored if stored not in (None, "") else None)
+    return token
+
+
+def token_values_unchecked(token: OAuthToken) -> Values:
+    """The token's current values without validation, for deciding which fields are empty."""
+    signature = token.get_user_signature()
+    return {
+        "id": token.get_id(),
+        "user_name": signature.get_name() if signature is not None else None,
+        "client_id": token.get_client_id(),
+        "client_secret": token.get_client_secret(),
+        "refresh_token": token.get_refresh_token(),
+        "access_token": token.get_access_token(),
+        "grant_token": token.get_grant_token(),
+        "expiry_time": token.get_expires_in(),
+        "redirect_url": token.get_redirect_url(),
+        "api_domain": token.get_api_domain(),
+    }
+
+
+def _set_field(token: OAuthToken, column: str, value: str | None) -> None:
+    if column == "user_name":
+        token.set_user_signature(UserSignature(value) if value is not None else None)
+    elif column == "expiry_time":
+        token.set_expires_in(value)
+    else:
+        getattr(token, f"set_{column}")(value)
