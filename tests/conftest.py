@@ -18,6 +18,9 @@ from sqlalchemy.engine import URL
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.model import OAuthTokenRow
 
+# Fixtures for the stand-in Zoho server and a guarded SDK (see standin_fixtures.py).
+pytest_plugins = ["standin_fixtures"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 _server_checks: dict[str, str | None] = {}

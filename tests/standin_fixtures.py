@@ -1,0 +1,42 @@
+"""Pytest fixtures for the stand-in Zoho server and a clean, guarded SDK.
+
+Load with ``pytest_plugins = ["standin_fixtures"]`` in the top-level ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sdk_helpers import SdkLogRecorder, fail_on_sdk_errors, recorded_sdk_log, reset_sdk
+
+from zoho_tokenstore.standin_zoho import StandInZoho
+
+
+@pytest.fixture
+def standin_zoho() -> Iterator[StandInZoho]:
+    """A running ``StandInZoho`` on 127.0.0.1, stopped (and its thread joined) afterwards."""
+    with StandInZoho() as zoho:
+        yield zoho
+
+
+@pytest.fixture
+def sdk_log() -> Iterator[SdkLogRecorder]:
+    """Record SDK log output; fail the test if the SDK logged an error nobody took.
+
+    The SDK swallows a failing ``save_token`` and only logs it, so this is what makes a broken
+    store fail a test. Call ``sdk_log.take_errors()`` in tests that expect SDK errors.
+    """
+    with recorded_sdk_log() as recorder:
+        yield recorder
+        fail_on_sdk_errors(recorder)
+
+
+@pytest.fixture
+def clean_sdk(sdk_log: SdkLogRecorder) -> Iterator[SdkLogRecorder]:
+    """Reset the SDK's global state before and after the test; its log is guarded by ``sdk_log``."""
+    reset_sdk()
+    try:
+        yield sdk_log
+    finally:
+        reset_sdk()
