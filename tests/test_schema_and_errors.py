@@ -1,0 +1,108 @@
+"""Opening a store on the wrong schema, and database failures: clear SDKExceptions, nothing leaked."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+from token_factory import full_token
+from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
+
+from zoho_tokenstore import SQLAlchemyTokenStore, downgrade, upgrade
+from zoho_tokenstore.model import OAuthTokenRow
+
+
+def test_a_never_upgraded_database_is_refused_with_the_fix(empty_db_url: URL) -> None:
+    with pytest.raises(SDKException) as raised:
+        SQLAlchemyTokenStore(empty_db_url)
+    assert raised.value.code == "TOKEN_STORE"
+    assert "no zoho_tokenstore schema" in raised.value.error_message
+    assert "zoho-tokenstore upgrade --url" in raised.value.error_message
+
+
+def test_an_outdated_database_names_both_revisions(empty_db_url: URL) -> None:
+    upgrade(empty_db_url)
+    engine = sa.create_engine(empty_db_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "UPDATE zoho_tokenstore_alembic_version SET version_num = 'ffff_from_the_future'"
+        )
+    engine.dispose()
+    with pytest.raises(SDKException, match=r"ffff_from_the_future.*does not know"):
+        SQLAlchemyTokenStore(empty_db_url)
+
+
+def test_auto_upgrade_migrates_on_start(empty_db_url: URL) -> None:
+    with SQLAlchemyTokenStore(empty_db_url, auto_upgrade=True) as store:
+        token = full_token(1)
+        store.save_token(token)
+        assert (
+            store.find_token_by_id(token.get_id()).get_refresh_token() == token.get_refresh_token()
+        )
+
+
+def test_a_store_given_an_engine_does_not_dispose_it(db_url: URL) -> None:
+    engine = sa.create_engine(db_url)
+    with SQLAlchemyTokenStore(engine) as store:
+        store.save_token(full_token(1))
+    with engine.connect() as connection:  # still usable after the store closed
+        assert (
+            connection.execute(sa.select(sa.func.count()).select_from(OAuthTokenRow)).scalar() == 1
+        )
+    engine.dispose()
+
+
+def test_a_closed_store_says_so(db_url: URL) -> None:
+    store = SQLAlchemyTokenStore(db_url)
+    store.close()
+    with pytest.raises(SDKException, match="closed"):
+        store.find_token_by_id("x")
+
+
+def test_database_errors_become_token_store_errors_without_values(empty_db_url: URL) -> None:
+    upgrade(empty_db_url)
+    store = SQLAlchemyTokenStore(empty_db_url)
+    downgrade(empty_db_url, "base")  # the table disappears under a running store
+    token = full_token(1)
+    for call in (
+        lambda: store.save_token(token),
+        lambda: store.find_token_by_id("some-id"),
+        lambda: store.get_tokens(),
+        lambda: store.delete_tokens(),
+    ):
+        with pytest.raises(SDKException) as raised:
+            call()
+        error = raised.value
+        assert error.code == "TOKEN_STORE"
+        assert "table is missing" in error.error_message
+        assert isinstance(error.__cause__, sa.exc.SQLAlchemyError)
+        for secret in (
+            token.get_refresh_token(),
+            token.get_access_token(),
+            token.get_client_secret(),
+        ):
+            assert secret not in str(error)
+            assert secret not in repr(error)
+            assert secret not in str(error.__cause__)
+    store.close()
+
+
+def test_an_unreachable_server_fails_promptly_without_the_password(server_backend: str) -> None:
+    scheme = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}[server_backend]
+    url = make_url(f"{scheme}://user:S3cretPw@127.0.0.1:9/nowhere")  # port 9: nothing listens
+    with pytest.raises(SDKException) as raised:
+        SQLAlchemyTokenStore(url)
+    error = raised.value
+    assert error.code == "TOKEN_STORE"
+    assert "unavailable" in error.error_message
+    assert "S3cretPw" not in str(error) and "S3cretPw" not in repr(error)
+    assert "S3cretPw" not in str(error.__cause__)
+
+
+def test_repr_masks_the_password() -> None:
+    store = SQLAlchemyTokenStore(
+        "postgresql+psycopg://app:S3cretPw@127.0.0.1:9/x", check_schema=False
+    )
+    assert "S3cretPw" not in repr(store)
+    assert "***" in repr(store)
+    store.close()

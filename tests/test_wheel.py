@@ -1,0 +1,82 @@
+"""The built wheel, installed into a fresh venv with no source tree, upgrades a database by itself."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_installed_wheel_upgrades_sqlite_without_the_source_tree(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(dist),
+            str(REPO),
+        ],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
+    [wheel] = dist.glob("zoho_tokenstore-*.whl")
+
+    environment = tmp_path / "venv"
+    venv.create(environment, with_pip=True)
+    python = environment / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True, timeout=600
+    )
+
+    workdir = tmp_path / "elsewhere"  # no alembic.ini, no migrations/ here
+    workdir.mkdir()
+    database = workdir / "tokens.db"
+    command = [
+        str(environment / "bin" / "zoho-tokenstore"),
+        "upgrade",
+        "--url",
+        f"sqlite:///{database}",
+    ]
+    result = subprocess.run(
+        command, cwd=workdir, check=True, timeout=120, capture_output=True, text=True
+    )
+    assert "is at revision" in result.stdout
+    with sqlite3.connect(database) as connection:
+        tables = {
+            row[0]
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+    assert {"oauthtoken", "zoho_tokenstore_alembic_version"} <= tables
+    assert database.stat().st_mode & 0o777 == 0o600
+
+    script = (
+        "import zoho_tokenstore, sys\n"
+        "from zoho_tokenstore.migration import migrations_path\n"
+        "assert 'site-packages' in zoho_tokenstore.__file__, zoho_tokenstore.__file__\n"
+        "assert 'site-packages' in str(migrations_path())\n"
+        "zoho_tokenstore.upgrade(sys.argv[1])\n"
+        "store = zoho_tokenstore.SQLAlchemyTokenStore(sys.argv[1])\n"
+        "print(len(store.get_tokens()))\n"
+    )
+    second = f"sqlite:///{workdir / 'from-python.db'}"
+    result = subprocess.run(
+        [str(python), "-c", script, second],
+        cwd=workdir,
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.strip() == "0"
