@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from conftest import require_backend
 from databases import throwaway_database
 from sqlalchemy.engine import URL
 from token_factory import fields_of, full_token, make_token
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
-from zoho_tokenstore import SQLAlchemyTokenStore
+from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.model import OAuthTokenRow
 
 Rows = Callable[[], list[dict[str, object]]]
@@ -175,6 +176,35 @@ def _insert_over_long_value(store: SQLAlchemyTokenStore, backend: str) -> None:
     table = OAuthTokenRow.__table__
     with pytest.raises(sa.exc.DataError), store.engine.begin() as connection:
         connection.execute(sa.insert(table).values(id="x", access_token="a" * 513))
+
+
+@pytest.mark.mysql
+def test_mariadb_truncates_silently_unless_strict_which_the_store_forces(tmp_path: Path) -> None:
+    # The hazard the strict mode guards against: a plain non-strict session stores a cut token.
+    require_backend("mysql")
+    with throwaway_database("mysql", tmp_path) as url:
+        upgrade(url)
+        _show_truncation_and_refusal(url)
+
+
+def _show_truncation_and_refusal(db_url: URL) -> None:
+    table = OAuthTokenRow.__table__
+    plain = sa.create_engine(db_url)
+    with plain.begin() as connection:
+        connection.exec_driver_sql("SET SESSION sql_mode = ''")
+        connection.execute(sa.insert(table).values(id="cut", access_token="a" * 600))
+        stored = connection.execute(sa.select(table.c.access_token)).scalar_one()
+        connection.execute(sa.delete(table))
+    plain.dispose()
+    assert stored == "a" * 512  # silently truncated
+    # The store's own engine refuses the same insert even if the server default were non-strict,
+    # because it sets STRICT_ALL_TABLES on each connection (see test above), and the store
+    # validates lengths before any SQL.
+    with (
+        SQLAlchemyTokenStore(db_url) as store,
+        pytest.raises(SDKException, match="holds at most 512"),
+    ):
+        store.save_token(full_token(1, access_token="a" * 600))
 
 
 def test_two_writers_saving_the_same_new_user_leave_one_row(db_url: URL, rows: Rows) -> None:
