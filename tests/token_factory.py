@@ -5,6 +5,8 @@ from __future__ import annotations
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
+from zoho_tokenstore.token_codec import token_values_unchecked
+
 FIELDS = (
     "id",
     "user_name",
@@ -38,19 +40,7 @@ def make_token(**fields: str | None) -> OAuthToken:
 
 def fields_of(token: OAuthToken) -> dict[str, str | None]:
     """The token's ten values by column name, for comparing with rows."""
-    signature = token.get_user_signature()
-    return {
-        "id": token.get_id(),
-        "user_name": signature.get_name() if signature is not None else None,
-        "client_id": token.get_client_id(),
-        "client_secret": token.get_client_secret(),
-        "refresh_token": token.get_refresh_token(),
-        "access_token": token.get_access_token(),
-        "grant_token": token.get_grant_token(),
-        "expiry_time": token.get_expires_in(),
-        "redirect_url": token.get_redirect_url(),
-        "api_domain": token.get_api_domain(),
-    }
+    return token_values_unchecked(token)
 
 
 def full_token(n: int = 1, **overrides: str | None) -> OAuthToken:
