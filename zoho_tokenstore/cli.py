@@ -60,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     down.set_defaults(handler=_downgrade)
     command("current", "show the schema revision of the database").set_defaults(handler=_current)
     command("tokens", "list the stored tokens with secrets masked").set_defaults(handler=_tokens)
+    demo = commands.add_parser(
+        "demo", help="run the SDK offline against a stand-in Zoho: login, expiry, refresh"
+    )
+    demo.add_argument(
+        "--url", default=None, help="database URL (default: sqlite:///zohooauth-demo.db)"
+    )
+    demo.set_defaults(handler=_demo)
     return parser
 
 
@@ -99,6 +106,14 @@ def _tokens(args: argparse.Namespace) -> int:
             f" refresh={mask(token.get_refresh_token())} access={mask(token.get_access_token())}"
             f" expiry={token.get_expires_in() or '-'} api_domain={token.get_api_domain() or '-'}"
         )
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    # Not $ZOHO_TOKENSTORE_URL: the demo must never write into the database an app is configured with.
+    from .demo import DEFAULT_DEMO_URL, run_demo
+
+    run_demo(args.url or DEFAULT_DEMO_URL)
     return 0
 
 
