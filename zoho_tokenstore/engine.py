@@ -1,6 +1,7 @@
 """Builds the SQLAlchemy ``Engine`` a store (and the migrations) run on, tuned per backend.
 
-- Every backend: ``hide_parameters`` so no token ever appears in an SQLAlchemy error or log line.
+- Every backend: ``hide_parameters`` so no token ever appears in an SQLAlchemy error or log line, and
+  no logging of result rows (``log_safety``), which SQLAlchemy would otherwise do at DEBUG.
 - PostgreSQL, MySQL/MariaDB: pool pre-ping (a restarted server costs one failed call, not a restart of
   the application) and a bounded connect timeout, so calls during an outage fail promptly.
 - MySQL/MariaDB: strict SQL mode on every connection, so an over-long value is refused, not truncated.
@@ -18,6 +19,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from .log_safety import hide_result_rows
 
 #: Execution option that marks a connection whose transaction writes (SQLite: ``BEGIN IMMEDIATE``).
 WRITE_OPTION: Final = "zoho_tokenstore_write"
@@ -52,7 +55,7 @@ def build_engine(url: str | URL, **options: Any) -> Engine:
             connect_args["init_command"] = _STRICT_MODE_SQL
     kwargs["connect_args"] = {**connect_args, **options.pop("connect_args", {})}
     kwargs.update(options)
-    engine = create_engine(parsed, **kwargs)
+    engine = hide_result_rows(create_engine(parsed, **kwargs))
     if backend == "sqlite":
         _install_sqlite_listeners(engine, journal_wal=_sqlite_path(parsed) is not None)
     return engine
@@ -60,7 +63,7 @@ def build_engine(url: str | URL, **options: Any) -> Engine:
 
 def write_engine(engine: Engine) -> Engine:
     """The same engine (same pool) with the option that makes its transactions writers."""
-    return engine.execution_options(**{WRITE_OPTION: True})
+    return hide_result_rows(engine.execution_options(**{WRITE_OPTION: True}))
 
 
 def masked_url(url: str | URL | Engine) -> str:

@@ -28,6 +28,9 @@ def store_error(message: str, cause: BaseException | None = None) -> SDKExceptio
 
 def database_error(operation: str, exc: sa_exc.SQLAlchemyError) -> SDKException:
     """Describe a database failure by kind and driver code only: never by values or SQL text."""
+    if isinstance(exc, sa_exc.StatementError):
+        # hide_parameters keeps them out of str(exc), not off the object an error reporter inspects.
+        exc.params = None
     kind = _kind_of(exc)
     code = driver_error_code(exc)
     detail = f"{kind} ({type(exc).__name__}{', code ' + code if code else ''})"

@@ -69,7 +69,9 @@ def token_values(token: OAuthToken) -> Values:
         if problem:
             raise store_error(f"save_token: {column} {problem}")
         values[column] = value
-    if values["expiry_time"] is not None and not values["expiry_time"].isdigit():
+    expiry = values["expiry_time"]
+    # ASCII only: str.isdigit() also accepts "²³" (the SDK's int() fails on it) and "١٢٣".
+    if expiry is not None and not (expiry.isascii() and expiry.isdigit()):
         raise store_error("save_token: expiry_time must be a string of epoch milliseconds")
     return values
 

@@ -1,0 +1,267 @@
+"""Database faults: killed connections, an outage and a failure inside save_token lose no token.
+
+The shared servers are never restarted. Instead the server kills the store's own connections, a
+``TcpProxy`` between the store and the server stands in for the network or the server going away, and
+a ``before_cursor_execute`` hook breaks a save between its SELECT and its write.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from databases import SERVER_URLS, throwaway_database
+from sqlalchemy.engine import URL, make_url
+from tcp_proxy import TcpProxy
+from token_factory import fields_of, full_token, make_token
+from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
+
+from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
+from zoho_tokenstore.model import TOKEN_TABLE
+
+#: An outage must surface well before a user gives up (the engine's connect timeout is 5 s).
+OUTAGE_BOUND_S = 10.0
+KILL_WAIT_S = 10.0
+
+Rows = Callable[[], list[dict[str, object]]]
+
+
+@pytest.fixture
+def server_db_url(server_backend: str, tmp_path: Path) -> Iterator[URL]:
+    """A migrated database of this test's own: killing its connections touches nothing else."""
+    with throwaway_database(server_backend, tmp_path) as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture
+def admin(server_backend: str) -> Iterator[sa.Engine]:
+    """An engine on the server's admin database, which kills connections and reads rows directly."""
+    engine = sa.create_engine(SERVER_URLS[server_backend], isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+def read_rows(url: URL) -> list[dict[str, object]]:
+    """The token table, read on a fresh connection that bypasses the store and the proxy."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            result = connection.execute(sa.select(TOKEN_TABLE).order_by(TOKEN_TABLE.c.id))
+            return [dict(row) for row in result.mappings()]
+    finally:
+        engine.dispose()
+
+
+def connection_ids(admin: sa.Engine, database: str) -> list[int]:
+    """Server-side ids of every connection to ``database`` (the store's), not the admin's own."""
+    with admin.connect() as connection:
+        if admin.dialect.name == "postgresql":
+            query = "SELECT pid FROM pg_stat_activity WHERE datname = %(db)s AND pid <> pg_backend_pid()"
+        else:
+            query = "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %(db)s AND ID <> CONNECTION_ID()"
+        return [int(i) for i in connection.exec_driver_sql(query, {"db": database}).scalars()]
+
+
+def kill_connection(admin: sa.Engine, connection_id: int) -> None:
+    """Kill one server connection and return once the server has ended it."""
+    with admin.connect() as connection:
+        if admin.dialect.name == "postgresql":
+            # With a timeout, pg_terminate_backend waits until the backend has exited.
+            connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(%(pid)s, %(ms)s)",
+                {"pid": connection_id, "ms": int(KILL_WAIT_S * 1000)},
+            )
+            return
+        connection.exec_driver_sql(f"KILL CONNECTION {int(connection_id)}")
+        deadline = time.monotonic() + KILL_WAIT_S
+        while time.monotonic() < deadline:  # KILL only marks it; wait until it is gone
+            gone = connection.exec_driver_sql(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %(id)s",
+                {"id": connection_id},
+            ).scalar()
+            if gone == 0:
+                return
+        raise AssertionError(f"connection {connection_id} was not killed in {KILL_WAIT_S} s")
+
+
+def kill_store_connections(admin: sa.Engine, database: str) -> int:
+    """Kill every connection to ``database``; how many there were."""
+    ids = connection_ids(admin, database)
+    for connection_id in ids:
+        kill_connection(admin, connection_id)
+    return len(ids)
+
+
+def token_store_error(call: Callable[[], Any]) -> SDKException:
+    with pytest.raises(SDKException) as raised:
+        call()
+    assert raised.value.code == "TOKEN_STORE"
+    return raised.value
+
+
+# -- (a) connections killed by the server -------------------------------------------------------
+
+
+def test_connections_killed_by_the_server_are_replaced_without_an_error(
+    server_db_url: URL, admin: sa.Engine
+) -> None:
+    database = str(server_db_url.database)
+    with SQLAlchemyTokenStore(server_db_url) as store:
+        token = full_token(1)
+        store.save_token(token)
+        token_id = str(token.get_id())
+
+        assert kill_store_connections(admin, database) >= 1
+        assert fields_of(store.find_token_by_id(token_id)) == fields_of(token)
+
+        assert kill_store_connections(admin, database) >= 1
+        store.save_token(make_token(id=token_id, access_token="1000.fresh", expiry_time="19"))
+
+        assert kill_store_connections(admin, database) >= 1
+        found = store.find_token(make_token(user_name=fields_of(token)["user_name"]))
+        assert found is not None
+        assert found.get_access_token() == "1000.fresh"
+
+    assert read_rows(server_db_url) == [
+        {**fields_of(token), "access_token": "1000.fresh", "expiry_time": "19"}
+    ]
+
+
+# -- (b) an outage: the proxy between store and server goes away and comes back ------------------
+
+
+def test_an_outage_fails_calls_promptly_and_the_same_store_recovers(
+    server_db_url: URL,
+) -> None:
+    target = make_url(SERVER_URLS[server_db_url.get_backend_name()])
+    with TcpProxy(str(target.host), int(target.port or 0)) as proxy:
+        proxied = server_db_url.set(host="127.0.0.1", port=proxy.port)
+        with SQLAlchemyTokenStore(proxied) as store:
+            token = full_token(1)
+            store.save_token(token)
+            token_id = str(token.get_id())
+            before = read_rows(server_db_url)
+
+            proxy.stop()
+            calls: list[Callable[[], Any]] = [
+                lambda: store.find_token_by_id(token_id),
+                lambda: store.find_token(make_token(user_name=fields_of(token)["user_name"])),
+                lambda: store.save_token(make_token(id=token_id, access_token="1000.lost")),
+                lambda: store.save_token(full_token(2)),
+                store.get_tokens,
+                lambda: store.delete_token(token_id),
+            ]
+            for call in calls:
+                started = time.monotonic()
+                error = token_store_error(call)
+                assert time.monotonic() - started < OUTAGE_BOUND_S
+                assert "unavailable or the connection was lost" in error.error_message
+            assert read_rows(server_db_url) == before  # nothing written, nothing half-written
+
+            proxy.start()  # the same port: the application is not restarted
+            assert fields_of(store.find_token_by_id(token_id)) == fields_of(token)
+            store.save_token(make_token(id=token_id, access_token="1000.after"))
+            second = full_token(2)
+            store.save_token(second)
+
+    assert read_rows(server_db_url) == sorted(
+        [{**fields_of(token), "access_token": "1000.after"}, fields_of(second)],
+        key=lambda row: str(row["id"]),
+    )
+
+
+# -- (c) a save that fails between its SELECT and its write ---------------------------------------
+
+
+class BreakWrites:
+    """A ``before_cursor_execute`` hook that breaks the next UPDATE or INSERT on a store's engine.
+
+    ``"kill"`` ends the connection under the store (server-side with ``admin``; SQLite: closes it) so
+    the write runs on a dead connection; ``"raise"`` raises the driver's own ``OperationalError``, as
+    a failing disk or network would.
+    """
+
+    def __init__(self, engine: sa.Engine, how: str, admin: sa.Engine | None = None) -> None:
+        self.engine = engine
+        self.how = how
+        self.admin = admin
+        self.broken: list[str] = []
+
+    def __enter__(self) -> BreakWrites:
+        sa.event.listen(self.engine, "before_cursor_execute", self.hook)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self.hook)
+
+    def hook(self, conn: sa.Connection, cursor: Any, statement: str, *rest: Any) -> None:
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        if verb not in ("UPDATE", "INSERT") or self.broken:
+            return
+        self.broken.append(verb)
+        if self.how == "raise":
+            raise conn.dialect.loaded_dbapi.OperationalError("simulated failure before the write")
+        dbapi_connection = cursor.connection
+        if self.admin is None:
+            dbapi_connection.close()
+        elif conn.dialect.name == "postgresql":
+            kill_connection(self.admin, dbapi_connection.info.backend_pid)
+        else:
+            kill_connection(self.admin, dbapi_connection.thread_id())
+
+
+@pytest.fixture(params=["raise", "kill"])
+def fault(
+    request: pytest.FixtureRequest, store: SQLAlchemyTokenStore, backend: str
+) -> Iterator[BreakWrites]:
+    """Breaks the store's next write with a driver error or by killing its connection."""
+    if backend == "sqlite":
+        yield BreakWrites(store.engine, request.param)
+        return
+    admin = sa.create_engine(SERVER_URLS[backend], isolation_level="AUTOCOMMIT")
+    yield BreakWrites(store.engine, request.param, admin)
+    admin.dispose()
+
+
+def test_a_refresh_that_fails_mid_save_leaves_the_previous_row_intact(
+    store: SQLAlchemyTokenStore, rows: Rows, fault: BreakWrites
+) -> None:
+    token = full_token(1)
+    store.save_token(token)
+    before = rows()
+
+    with fault as breaker:
+        token_store_error(
+            lambda: store.save_token(
+                make_token(id=token.get_id(), access_token="1000.new", refresh_token="1000.r2")
+            )
+        )
+    assert breaker.broken == ["UPDATE"]
+    assert rows() == before
+
+    # The same store goes on working.
+    store.save_token(make_token(id=token.get_id(), access_token="1000.new"))
+    assert rows() == [{**before[0], "access_token": "1000.new"}]
+
+
+def test_a_first_login_that_fails_mid_save_leaves_no_row(
+    store: SQLAlchemyTokenStore, rows: Rows, fault: BreakWrites
+) -> None:
+    other = full_token(2)
+    store.save_token(other)
+    before = rows()
+
+    with fault as breaker:
+        token_store_error(lambda: store.save_token(full_token(1)))
+    assert breaker.broken == ["INSERT"]
+    assert rows() == before
+
+    token = full_token(1)
+    store.save_token(token)
+    assert len(rows()) == 2
+    assert fields_of(store.find_token_by_id(str(token.get_id()))) == fields_of(token)
