@@ -8,10 +8,13 @@ stored token in clear. Our engines log statements (INFO) as configured, but neve
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
-from sqlalchemy.log import InstanceLogger, _EchoFlagType
+from sqlalchemy.log import InstanceLogger
+
+if TYPE_CHECKING:  # a private typing alias: never needed at run time
+    from sqlalchemy.log import _EchoFlagType
 
 
 class RowlessEngineLogger(InstanceLogger):
