@@ -86,19 +86,7 @@ class Refresher:
             return row
         initializer, url = sdk
         try:
-            with locked_row(self._engine, str(row["id"]), self._policy.lock_timeout_seconds) as (
-                connection,
-                current,
-            ):
-                if current is None:
-                    return row  # deleted meanwhile: let the SDK do what it would have done
-                if not self._stale(current):
-                    return current  # another worker refreshed while we waited for the lock
-                changes = self._request(current, initializer, url)
-                connection.execute(
-                    update(TOKEN_TABLE).where(TOKEN_TABLE.c.id == current["id"]).values(changes)
-                )
-                return {**current, **changes}
+            return self._refresh_under_lock(row, initializer, url)
         except LockWaitTimeout as exc:
             waited = self._policy.lock_timeout_seconds
             return _usable_or_raise(
@@ -114,14 +102,28 @@ class Refresher:
         except sa_exc.SQLAlchemyError as exc:
             raise database_error("refresh-ahead", exc) from exc
 
+    def _refresh_under_lock(self, row: Row, initializer: Any, url: str) -> Row:
+        """Lock the row, read it again, and refresh it unless another worker already has."""
+        timeout = self._policy.lock_timeout_seconds
+        with locked_row(self._engine, str(row["id"]), timeout) as (connection, current):
+            if current is None:
+                return row  # deleted meanwhile: let the SDK do what it would have done
+            if not self._stale(current):
+                return current  # another worker refreshed while we waited for the lock
+            changes = self._request(current, initializer, url)
+            connection.execute(
+                update(TOKEN_TABLE).where(TOKEN_TABLE.c.id == current["id"]).values(changes)
+            )
+            return {**current, **changes}
+
     def _stale(self, row: Row) -> bool:
         """Refreshable (refresh token and client known) and without an access token or expiring."""
         if not (row["refresh_token"] and row["client_id"] and row["client_secret"]):
             return False
         if not row["access_token"]:
             return True
-        expiry = row["expiry_time"]
-        return bool(expiry) and int(expiry) - _now_ms() < self._margin_ms
+        left = _ms_left(row)
+        return left is not None and left < self._margin_ms
 
     def _request(self, row: Row, initializer: Any, url: str) -> dict[str, str]:
         """Ask Zoho for a new access token with the SDK's own code, bounded in time."""
@@ -177,12 +179,16 @@ def _usable_or_raise(row: Row, error: SDKException) -> Row:
     retried on the next read. An expired one cannot be used: returning it would make every worker
     retry the same refresh on its own (the burst this module exists to stop), so the error surfaces.
     """
-    expiry = row["expiry_time"]
-    if row["access_token"] and expiry and int(expiry) - _now_ms() >= SDK_REFRESH_MARGIN_MS:
+    left = _ms_left(row)
+    if row["access_token"] and left is not None and left >= SDK_REFRESH_MARGIN_MS:
         logger.warning("refresh-ahead failed; using the still valid token: %s", error.code)
         return row
     raise error
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+def _ms_left(row: Row) -> int | None:
+    """Milliseconds until the row's access token expires, as the SDK computes it; None if unknown."""
+    expiry = row["expiry_time"]
+    if not expiry or not str(expiry).isdigit():
+        return None
+    return int(expiry) - int(time.time() * 1000)
