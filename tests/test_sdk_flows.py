@@ -352,10 +352,40 @@ def test_a_second_consent_of_the_same_user_updates_the_row(
 # -- threads ----------------------------------------------------------------------------------
 
 
-def test_eight_threads_calling_while_the_token_keeps_expiring(
+def test_eight_threads_share_one_refresh_when_the_token_expires(
     zoho: StandInZoho, db_url: URL, store: SQLAlchemyTokenStore, rows: Rows, clean_sdk: object,
     tmp_path: Path,
 ) -> None:  # fmt: skip
+    # The default store refreshes ahead under a row lock: 24 calls racing an expiry, one refresh.
+    login(zoho, store, tmp_path, ALICE)
+    assert leads_caller() == ALICE_NAME  # field metadata is fetched before the threads start
+    [before] = rows()
+    set_stored_expiry(db_url, before["id"], now_ms() - 1)
+    zoho.reset_counts()
+
+    results = run_at_once(8, lambda _: [leads_caller() for _ in range(3)])
+
+    assert results == [[ALICE_NAME] * 3] * 8
+    assert zoho.calls["records"] == 24
+    assert zoho.calls["token:refresh_token"] == 1
+    [after] = rows()
+    assert (after["id"], after["user_name"]) == (before["id"], ALICE_NAME)
+    assert after["access_token"] != before["access_token"]
+    assert_fresh_expiry(after)
+
+
+def test_eight_threads_calling_while_the_token_keeps_expiring(
+    zoho: StandInZoho, db_url: URL, rows: Rows, clean_sdk: object, tmp_path: Path
+) -> None:
+    # The SDK's own refresh path under stress (refresh-ahead off): every request refreshes and
+    # saves the same row concurrently.
+    with SQLAlchemyTokenStore(db_url, refresh_ahead=False) as store:
+        _refresh_on_every_call_from_eight_threads(zoho, store, db_url, rows, tmp_path)
+
+
+def _refresh_on_every_call_from_eight_threads(
+    zoho: StandInZoho, store: SQLAlchemyTokenStore, db_url: URL, rows: Rows, tmp_path: Path
+) -> None:
     login(zoho, store, tmp_path, ALICE)
     assert leads_caller() == ALICE_NAME  # field metadata is fetched before the threads start
     [before] = rows()

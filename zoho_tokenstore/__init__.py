@@ -7,6 +7,7 @@ schema from the Alembic migrations that ship with the package.
 
 from .migration import downgrade, upgrade
 from .model import OAuthTokenRow
+from .refresh import RefreshAhead
 from .store import SQLAlchemyTokenStore
 
-__all__ = ["OAuthTokenRow", "SQLAlchemyTokenStore", "downgrade", "upgrade"]
+__all__ = ["OAuthTokenRow", "RefreshAhead", "SQLAlchemyTokenStore", "downgrade", "upgrade"]

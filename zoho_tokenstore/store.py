@@ -33,6 +33,7 @@ from .engine import build_engine, masked_url, write_engine
 from .errors import database_error, is_retryable, store_error
 from .migration import schema_problem, upgrade
 from .model import TOKEN_TABLE
+from .refresh import RefreshAhead, Refresher, adopt_refreshed
 from .token_codec import (
     CREDENTIAL_COLUMNS,
     Values,
@@ -69,6 +70,10 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         check_schema: verify on construction that the database is at the newest schema, failing
             with a message that names the upgrade command. Ignored when ``auto_upgrade`` is set.
         engine_options: extra ``create_engine`` arguments (pool size, timeouts) when ``url`` is a URL.
+        refresh_ahead: refresh a token about to expire once, under a database lock, before the SDK
+            sees it, so threads and processes sharing the database never refresh in parallel (see
+            ``zoho_tokenstore.refresh``). ``True`` (default) uses ``RefreshAhead()``; ``False`` leaves
+            refreshing to the SDK; a ``RefreshAhead(...)`` sets the margin and timeouts.
     """
 
     def __init__(
@@ -78,6 +83,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         auto_upgrade: bool = False,
         check_schema: bool = True,
         engine_options: Mapping[str, Any] | None = None,
+        refresh_ahead: RefreshAhead | bool = True,
     ) -> None:
         self._owns_engine = not isinstance(url, Engine)
         self._engine = (
@@ -85,6 +91,8 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         )
         self._writer = write_engine(self._engine)
         self._closed = False
+        policy = RefreshAhead() if refresh_ahead is True else refresh_ahead or None
+        self._refresher = Refresher(self._engine, policy) if policy else None
         self._by_id = select(_TABLE).where(_TABLE.c.id == bindparam("value"))
         self._by_column: dict[str, Select[Any]] = {
             name: select(_TABLE).where(_TABLE.c[name] == bindparam("value")).limit(1)
@@ -126,7 +134,11 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         row = self._read_one("find_token", *query)
         if row is None:
             return None
-        fill_empty_fields(token, row)
+        # Only get_token passes an id-less token; revoke() passes an id and must not refresh.
+        fresh = self._fresh(row) if token.get_id() is None else row
+        if fresh is not row:
+            adopt_refreshed(token, fresh)
+        fill_empty_fields(token, fresh)
         return token
 
     def find_token_by_id(self, id: str) -> OAuthToken:  # noqa: A002  # the SDK's parameter name
@@ -135,7 +147,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         row = self._read_one("find_token_by_id", self._by_id, {"value": token_id})
         if row is None:
             raise store_error(f"find_token_by_id: no stored token has the id {_shown(token_id)}")
-        return token_from_row(row)
+        return token_from_row(self._fresh(row))
 
     def save_token(self, token: OAuthToken) -> None:
         """Update the token's row (by id, else by the find_token criteria) or insert a new one.
@@ -218,6 +230,10 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     def _check_open(self) -> None:
         if self._closed:
             raise store_error("the token store is closed")
+
+    def _fresh(self, row: RowMapping) -> Mapping[Any, Any]:
+        """The row, refreshed first if it is about to expire and refresh-ahead is on."""
+        return row if self._refresher is None else self._refresher.fresh(row)
 
     def _lookup(self, values: Values) -> tuple[Select[Any], dict[str, str]] | None:
         """The one query that finds the row for these values, or ``None`` if nothing can match."""
