@@ -63,6 +63,19 @@ def write_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITE_OPTION: True})
 
 
+def read_engine(engine: Engine) -> Engine:
+    """The engine for single-statement reads: on PostgreSQL in autocommit, else ``engine`` itself.
+
+    A lone SELECT is its own transaction either way; autocommit saves psycopg's BEGIN and the
+    pool's ROLLBACK, two of the four round trips of a lookup (pre-ping and SELECT remain). MySQL
+    would pay a ``SET autocommit`` round trip each way instead, and SQLite reads already run
+    without a transaction, so both keep the plain engine.
+    """
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
 def masked_url(url: str | URL | Engine) -> str:
     """The URL with its password replaced by ``***``, safe to print or log."""
     target = url.url if isinstance(url, Engine) else make_url(url)
