@@ -195,3 +195,27 @@ def write_csv(path: Path, rows: Sequence[Row]) -> None:
         writer = csv.writer(handle)
         writer.writerow([*COLUMNS[:8], "redirect_uri", "api_domain"])
         writer.writerows(rows)
+
+
+def query_plans(backend: str, url: URL, row: Row) -> str:
+    """How the database runs each lookup for ``row``: proof that none of them scans the table."""
+    mark = "?" if backend == "sqlite" else "%s"
+    explain = "EXPLAIN QUERY PLAN" if backend == "sqlite" else "EXPLAIN"
+    plans = []
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            for column, value in (("id", row[0]), ("user_name", row[1]), ("refresh_token", row[4])):
+                sql = f"{explain} SELECT * FROM oauthtoken WHERE {column} = {mark} LIMIT 1"
+                result = connection.exec_driver_sql(sql, (value,)).all()
+                if backend == "sqlite":
+                    plan = "; ".join(str(r[-1]) for r in result)
+                elif backend == "postgresql":
+                    plan = next((str(r[0]).strip(" ->") for r in result if "Scan" in r[0]), "?")
+                    plan = plan.split("  (")[0]
+                else:
+                    plan = f"type={result[0][3]}, key={result[0][5]}"
+                plans.append(f"by {column}: {plan}")
+    finally:
+        engine.dispose()
+    return f"{backend}: " + "; ".join(plans)
