@@ -83,9 +83,11 @@ def read_engine(engine: Engine) -> Engine:
     would pay a ``SET autocommit`` round trip each way instead, and SQLite reads already run
     without a transaction, so both keep the plain engine.
     """
-    if engine.dialect.name == "postgresql":
-        return engine.execution_options(isolation_level="AUTOCOMMIT")
-    return engine
+    if engine.dialect.name != "postgresql":
+        return engine
+    reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+    reader.logger = engine.logger  # log exactly as the base engine does (a copy gets a fresh logger)
+    return reader
 
 
 def masked_url(url: str | URL | Engine) -> str:
