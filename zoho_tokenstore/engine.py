@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -27,6 +28,9 @@ WRITE_OPTION: Final = "zoho_tokenstore_write"
 
 CONNECT_TIMEOUT_SECONDS: Final = 5
 SQLITE_BUSY_TIMEOUT_SECONDS: Final = 30.0
+
+#: SQLite engines built here (pysqlite's own BEGIN disabled), whose writers emit ``BEGIN IMMEDIATE``.
+_SQLITE_ENGINES: Final[weakref.WeakSet[Engine]] = weakref.WeakSet()
 
 _STRICT_MODE_SQL: Final = (
     "SET SESSION sql_mode = TRIM(BOTH ',' FROM CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES'))"
@@ -62,8 +66,33 @@ def build_engine(url: str | URL, **options: Any) -> Engine:
 
 
 def write_engine(engine: Engine) -> Engine:
-    """The same engine (same pool) with the option that makes its transactions writers."""
-    return hide_result_rows(engine.execution_options(**{WRITE_OPTION: True}))
+    """The same engine (same pool) with the option that makes its transactions writers.
+
+    SQLite's ``BEGIN IMMEDIATE`` listener sits on this copy only: any connection-event listener on
+    the base engine makes SQLAlchemy dispatch execution events for every statement, which cost a
+    lookup ~16 us of ~57 us on SQLite.
+    """
+    writer = hide_result_rows(engine.execution_options(**{WRITE_OPTION: True}))
+    if engine in _SQLITE_ENGINES:
+        event.listen(writer, "begin", _begin_immediate)
+    return writer
+
+
+def read_engine(engine: Engine) -> Engine:
+    """The engine for single-statement reads: on PostgreSQL in autocommit, else ``engine`` itself.
+
+    A lone SELECT is its own transaction either way; autocommit saves psycopg's BEGIN and the
+    pool's ROLLBACK, two of the four round trips of a lookup (pre-ping and SELECT remain). MySQL
+    would pay a ``SET autocommit`` round trip each way instead, and SQLite reads already run
+    without a transaction, so both keep the plain engine.
+    """
+    if engine.dialect.name != "postgresql":
+        return engine
+    reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+    reader.logger = (
+        engine.logger
+    )  # log exactly as the base engine does (a copy gets a fresh logger)
+    return reader
 
 
 def masked_url(url: str | URL | Engine) -> str:
@@ -104,9 +133,10 @@ def _install_sqlite_listeners(engine: Engine, journal_wal: bool) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        # Reads run as single autocommit statements; writers take the write lock up front, so the
-        # busy timeout applies instead of SQLite failing a read-then-write upgrade at once.
-        if connection.get_execution_options().get(WRITE_OPTION):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    _SQLITE_ENGINES.add(engine)  # write_engine() adds the BEGIN for writers
+
+
+def _begin_immediate(connection: Connection) -> None:
+    # Reads run as single autocommit statements; writers take the write lock up front, so the
+    # busy timeout applies instead of SQLite failing a read-then-write upgrade at once.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -19,7 +19,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, RowMapping, bindparam, func, select, text
 from sqlalchemy import exc as sa_exc
 
-from .engine import SQLITE_BUSY_TIMEOUT_SECONDS, WRITE_OPTION
+from .engine import SQLITE_BUSY_TIMEOUT_SECONDS
 from .errors import driver_error_code
 from .model import TOKEN_TABLE
 
@@ -101,18 +101,17 @@ def _sqlite(engine: Engine, row_id: str, timeout_s: float) -> Iterator[LockedRow
         connection.exec_driver_sql(f"PRAGMA busy_timeout = {max(1, math.ceil(timeout_s * 1000))}")
         connection.commit()
         try:
-            # The engine's "begin" listener turns this transaction into BEGIN IMMEDIATE.
-            connection.execution_options(**{WRITE_OPTION: True})
-            try:
-                transaction = connection.begin()
-            except sa_exc.OperationalError as exc:
-                if _is_lock_wait(exc):
-                    raise LockWaitTimeout("the SQLite write lock was busy") from exc
-                raise
-            with transaction:
+            with connection.begin():
+                # pysqlite runs without implicit transactions here (engine.py), so this statement
+                # opens the real one: SQLite's single write lock, waited for up to busy_timeout.
+                try:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                except sa_exc.OperationalError as exc:
+                    if _is_lock_wait(exc):
+                        raise LockWaitTimeout("the SQLite write lock was busy") from exc
+                    raise
                 yield connection, connection.execute(_BY_ID, {"row_id": row_id}).mappings().first()
         finally:
-            connection.execution_options(**{WRITE_OPTION: False})
             busy_ms = int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)
             _reset_session(connection, f"PRAGMA busy_timeout = {busy_ms}")
 

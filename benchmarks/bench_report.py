@@ -1,0 +1,195 @@
+"""Markdown report: the latency table, the ratios the issue sets targets for, and plain verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from bench_targets import (
+    BY_ID,
+    GET_TOKENS,
+    LOOKUPS,
+    OPERATIONS,
+    SAVE_INSERT,
+    SAVE_UPDATE,
+)
+from bench_timing import Cell
+
+OURS = "ours"
+RAW = "raw driver"
+DBSTORE = "SDK DBStore"
+FILESTORE = "SDK FileStore"
+NORMAL = "ours, synchronous=NORMAL"
+SDK_CALLS = (*LOOKUPS, SAVE_UPDATE, SAVE_INSERT)
+
+LATENCY_HEADER = "| backend | store | operation |"
+
+
+def size_label(rows: int) -> str:
+    return f"{rows // 1000}k" if rows >= 1000 and rows % 1000 == 0 else str(rows)
+
+
+def micros(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+class Report:
+    """Looks up medians by (backend, store, operation, rows) and renders the markdown."""
+
+    def __init__(self, cells: Iterable[Cell], sizes: Sequence[int]) -> None:
+        self.cells = {cell.key: cell for cell in cells if cell.samples}
+        self.sizes = sorted(sizes)
+
+    def median(self, backend: str, store: str, operation: str, rows: int) -> float | None:
+        cell = self.cells.get((backend, store, operation, rows))
+        return cell.median_us() if cell else None
+
+    def ratio(
+        self, top: tuple[str, str], bottom: tuple[str, str], operation: str, rows: int
+    ) -> float | None:
+        a = self.median(*top, operation, rows)
+        b = self.median(*bottom, operation, rows)
+        return a / b if a is not None and b else None
+
+    def latency_table(self) -> list[str]:
+        head = " | ".join(f"{size_label(n)} rows" for n in self.sizes)
+        lines = [f"{LATENCY_HEADER} {head} |", "|---|---|---|" + "---:|" * len(self.sizes)]
+        seen: list[tuple[str, str, str]] = []
+        for backend, store, operation, _ in self.cells:
+            if (backend, store, operation) not in seen:
+                seen.append((backend, store, operation))
+        order = {op: i for i, op in enumerate(OPERATIONS)}
+        seen.sort(key=lambda k: (_backend_rank(k[0]), _store_rank(k[1]), order[k[2]]))
+        for backend, store, operation in seen:
+            values = []
+            for rows in self.sizes:
+                cell = self.cells.get((backend, store, operation, rows))
+                values.append(
+                    f"{micros(cell.median_us())} / {micros(cell.p95_us())} ({len(cell.samples)})"
+                    if cell
+                    else "-"
+                )
+            lines.append(f"| {backend} | {store} | {operation} | {' | '.join(values)} |")
+        return lines
+
+    def ratio_table(
+        self,
+        title: str,
+        pairs: Sequence[tuple[str, tuple[str, str], tuple[str, str]]],
+        ops: Sequence[str],
+    ) -> list[str]:
+        head = " | ".join(f"{size_label(n)}" for n in self.sizes)
+        lines = [
+            f"**{title}**",
+            "",
+            f"| backend | operation | {head} |",
+            "|---|---|" + "---:|" * len(self.sizes),
+        ]
+        for label, top, bottom in pairs:
+            for operation in ops:
+                values = [self.ratio(top, bottom, operation, n) for n in self.sizes]
+                if all(v is None for v in values):
+                    continue
+                shown = " | ".join(f"{v:.2f}x" if v is not None else "-" for v in values)
+                lines.append(f"| {label} | {operation} | {shown} |")
+        return [*lines, ""]
+
+    def render(self, backends: Sequence[str]) -> list[str]:
+        small, large = self.sizes[0], self.sizes[-1]
+        out = ["## Latency in µs: median / p95 (samples)", "", *self.latency_table(), ""]
+        out += ["## Ratios (medians)", ""]
+        out += self.ratio_table(
+            "ours ÷ raw driver (lower is better; target on SQLite find_token_by_id: ≤ 5x)",
+            [(b, (b, OURS), (b, RAW)) for b in backends],
+            OPERATIONS,
+        )
+        scaling = [
+            f"**ours at {size_label(large)} rows ÷ ours at {size_label(small)} rows "
+            "(target for lookups: ≤ 1.3x)**",
+            "",
+            "| backend | operation | ratio |",
+            "|---|---|---:|",
+        ]
+        for backend in backends:
+            for operation in OPERATIONS:
+                a = self.median(backend, OURS, operation, large)
+                b = self.median(backend, OURS, operation, small)
+                if a is not None and b:
+                    scaling.append(f"| {backend} | {operation} | {a / b:.2f}x |")
+        out += [*scaling, ""]
+        out += self.ratio_table(
+            "SDK DBStore ÷ ours on MariaDB (how many times faster ours is; target ≥ 5x)",
+            [("mysql", ("mysql", DBSTORE), ("mysql", OURS))],
+            OPERATIONS,
+        )
+        out += self.ratio_table(
+            "SDK FileStore ÷ ours on SQLite (how many times faster ours is)",
+            [("sqlite", ("CSV file", FILESTORE), ("sqlite", OURS))],
+            OPERATIONS,
+        )
+        out += self.ratio_table(
+            "SQLite save_token: synchronous=FULL (ours) ÷ synchronous=NORMAL (what FULL costs)",
+            [("sqlite", ("sqlite", OURS), ("sqlite", NORMAL))],
+            (SAVE_UPDATE, SAVE_INSERT),
+        )
+        return [*out, "## Verdicts", "", *self.verdicts(backends)]
+
+    def verdicts(self, backends: Sequence[str]) -> list[str]:
+        lines: list[str] = []
+        small, large = self.sizes[0], self.sizes[-1]
+        if "sqlite" in backends:
+            values = [self.ratio(("sqlite", OURS), ("sqlite", RAW), BY_ID, n) for n in self.sizes]
+            worst = max(v for v in values if v is not None)
+            lines.append(
+                f"- SQLite find_token_by_id within 5x of the raw driver: "
+                f"**{_verdict(worst <= 5)}** (worst {worst:.2f}x)"
+            )
+        if large != small:
+            worst_scale, where = 0.0, ""
+            for backend in backends:
+                for operation in LOOKUPS:
+                    a = self.median(backend, OURS, operation, large)
+                    b = self.median(backend, OURS, operation, small)
+                    if a is not None and b and a / b > worst_scale:
+                        worst_scale, where = a / b, f"{backend} {operation}"
+            lines.append(
+                f"- Every lookup at {size_label(large)} rows within 1.3x of {size_label(small)} rows: "
+                f"**{_verdict(worst_scale <= 1.3)}** (worst {worst_scale:.2f}x, {where})"
+            )
+        if "mysql" in backends:
+            ratios = [
+                (v, op, n)
+                for op in SDK_CALLS
+                for n in self.sizes
+                if (v := self.ratio(("mysql", DBSTORE), ("mysql", OURS), op, n)) is not None
+            ]
+            if ratios:
+                least = min(ratios)
+                lines.append(
+                    "- At least 5x faster than DBStore on MariaDB for every call the SDK makes: "
+                    f"**{_verdict(least[0] >= 5)}** (least {least[0]:.1f}x, {least[1]} at "
+                    f"{size_label(least[2])} rows; get_tokens, which the SDK never calls, is in the table)"
+                )
+        full = self.median("sqlite", OURS, SAVE_UPDATE, large)
+        normal = self.median("sqlite", NORMAL, SAVE_UPDATE, large)
+        if full and normal:
+            lines.append(
+                f"- Durability: SQLite save_token (update) at {size_label(large)} rows costs "
+                f"{micros(full)} µs with synchronous=FULL vs {micros(normal)} µs with NORMAL "
+                f"({full / normal:.1f}x); the store keeps FULL."
+            )
+        return lines
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def _backend_rank(backend: str) -> int:
+    return ["sqlite", "postgresql", "mysql", "CSV file"].index(backend)
+
+
+def _store_rank(store: str) -> int:
+    return [OURS, NORMAL, RAW, DBSTORE, FILESTORE].index(store)
+
+
+__all__ = ["GET_TOKENS", "LATENCY_HEADER", "Report", "size_label"]
