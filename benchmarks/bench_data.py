@@ -8,39 +8,28 @@ come from the same variables as the test suite's.
 from __future__ import annotations
 
 import csv
-import os
 import random
 import sqlite3
-import uuid
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
-SERVER_URLS: Final = {
-    "postgresql": os.environ.get(
-        "ZOHO_TOKENSTORE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    ),
-    "mysql": os.environ.get(
-        "ZOHO_TOKENSTORE_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
-    ),
-}
+from zoho_tokenstore.model import COLUMN_NAMES
 
-COLUMNS: Final = (
-    "id",
-    "user_name",
-    "client_id",
-    "client_secret",
-    "refresh_token",
-    "access_token",
-    "grant_token",
-    "expiry_time",
-    "redirect_url",
-    "api_domain",
-)
+# The throwaway-database helpers are the test suite's (tests/databases.py), shared, not copied.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import databases as _test_databases
+
+SERVER_URLS: Final = _test_databases.SERVER_URLS
+server_problem = _test_databases.server_problem
+
+#: The table's columns in order, as the raw baselines and the CSV write them.
+COLUMNS: Final = COLUMN_NAMES
 
 #: The SDK's DBStore table exactly as Zoho documents it: no index but the primary key.
 DBSTORE_TABLE_SQL: Final = (
@@ -88,41 +77,9 @@ def fake_rows(count: int, id_style: str, seed: int = 4) -> list[Row]:
 
 @contextmanager
 def throwaway_database(backend: str, directory: Path) -> Iterator[URL]:
-    """A new, empty database on ``backend`` for the duration of the block, then dropped."""
-    if backend == "sqlite":
-        yield make_url(f"sqlite:///{directory / f'bench-{uuid.uuid4().hex[:8]}.db'}")
-        return
-    name = f"zts_bench_{uuid.uuid4().hex[:12]}"
-    admin_url = make_url(SERVER_URLS[backend])
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            suffix = " CHARACTER SET utf8mb4" if backend == "mysql" else ""
-            connection.exec_driver_sql(f"CREATE DATABASE {name}{suffix}")
-        yield admin_url.set(database=name)
-    finally:
-        with admin.connect() as connection:
-            if backend == "postgresql":
-                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            else:
-                connection.exec_driver_sql("SET SESSION lock_wait_timeout = 20")
-                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        admin.dispose()
-
-
-def server_problem(backend: str) -> str | None:
-    """Why ``backend``'s server cannot be used now, or ``None`` if it answers."""
-    if backend == "sqlite":
-        return None
-    engine = sa.create_engine(SERVER_URLS[backend], connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
-    except Exception as exc:  # noqa: BLE001  # any failure means "not available"
-        return f"{backend} server unavailable ({type(exc).__name__})"
-    finally:
-        engine.dispose()
-    return None
+    """The test suite's throwaway database, named so a leftover is recognisable as the benchmark's."""
+    with _test_databases.throwaway_database(backend, directory, prefix="zts_bench") as url:
+        yield url
 
 
 def driver_args(url: URL) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any, Final
 from bench_data import COLUMNS, Row, driver_args
 from sqlalchemy import event
 from sqlalchemy.engine import URL
+from token_factory import make_token  # tests/ is on sys.path via bench_data
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
@@ -59,21 +60,6 @@ class Target:
     operations: dict[str, Operation]
     remove_inserted: Callable[[], None]
     close: Callable[[], None] = field(default=lambda: None)
-
-
-def sdk_token(**fields: str | None) -> OAuthToken:
-    """An ``OAuthToken`` with exactly these fields, as the SDK hands one to ``save_token``."""
-    token: OAuthToken = OAuthToken.__new__(OAuthToken)
-    token.__init__(access_token="placeholder")  # sets every private attribute
-    for name in COLUMNS:
-        value = fields.get(name)
-        if name == "user_name":
-            token.set_user_signature(UserSignature(value) if value is not None else None)
-        elif name == "expiry_time":
-            token.set_expires_in(value)
-        else:
-            getattr(token, f"set_{name}")(value)
-    return token
 
 
 def refreshed(row: Row) -> dict[str, str]:
@@ -122,10 +108,10 @@ def sdk_operations(store: Any, rows: Sequence[Row], rng: random.Random) -> dict[
         BY_USER: Operation(by_user, store.find_token),
         BY_REFRESH: Operation(by_refresh, store.find_token),
         SAVE_UPDATE: Operation(
-            lambda k: [sdk_token(**refreshed(row)) for row in pick(k)], store.save_token
+            lambda k: [make_token(**refreshed(row)) for row in pick(k)], store.save_token
         ),
         SAVE_INSERT: Operation(
-            lambda k: [sdk_token(**new_user()) for _ in range(k)], store.save_token
+            lambda k: [make_token(**new_user()) for _ in range(k)], store.save_token
         ),
         GET_TOKENS: Operation(lambda k: [None] * k, lambda _: store.get_tokens()),
     }

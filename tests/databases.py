@@ -32,6 +32,8 @@ SERVER_URLS: Final = {
 
 def server_problem(backend: str) -> str | None:
     """Why the server for ``backend`` cannot be used right now, or ``None`` if it answers."""
+    if backend == "sqlite":
+        return None
     engine = sa.create_engine(SERVER_URLS[backend], connect_args={"connect_timeout": 3})
     try:
         with engine.connect() as connection:
@@ -44,12 +46,12 @@ def server_problem(backend: str) -> str | None:
 
 
 @contextmanager
-def throwaway_database(backend: str, directory: Path) -> Iterator[URL]:
+def throwaway_database(backend: str, directory: Path, prefix: str = "zts") -> Iterator[URL]:
     """A new, empty database on ``backend`` for the duration of the block, then dropped."""
     if backend == "sqlite":
-        yield make_url(f"sqlite:///{directory / f'tokens-{uuid.uuid4().hex[:8]}.db'}")
+        yield make_url(f"sqlite:///{directory / f'{prefix}-{uuid.uuid4().hex[:8]}.db'}")
         return
-    name = f"zts_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin_url = make_url(SERVER_URLS[backend])
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
