@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from bench_data import COLUMNS, Row, driver_args
 from sqlalchemy import event
 from sqlalchemy.engine import URL
-from token_factory import make_token  # tests/ is on sys.path via bench_data
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
+from bench_data import COLUMNS, Row, driver_args
+from token_factory import make_token  # tests/ is on sys.path via bench_data
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.engine import build_engine
 

@@ -19,13 +19,13 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-import bench_data
 import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+import bench_data
 from bench_report import Report, size_label
 from bench_targets import GET_TOKENS, OPERATIONS, Target, db_store, file_store, ours, raw
 from bench_timing import Cell, calibrate, measure
-from sqlalchemy.engine import URL
-
 from zoho_tokenstore import upgrade
 
 BACKENDS = ("sqlite", "postgresql", "mysql")

@@ -1,8 +1,10 @@
 """Alembic environment for zoho_tokenstore's own table.
 
 The URL comes from ``alembic -x url=...``, else ``ZOHO_TOKENSTORE_URL``, else ``sqlalchemy.url`` in
-alembic.ini. ``zoho_tokenstore.migration`` passes its own connection instead. Our version table is
-separate from the host application's, and SQLite gets batch mode so later ALTERs work there too.
+alembic.ini. ``zoho_tokenstore.migration`` passes its own connection instead. The table is
+``oauthtoken`` unless ``-x table=...`` or ``ZOHO_TOKENSTORE_TABLE`` names another; revisions read the
+name from ``context.config.attributes["table_name"]``. Each table has its own version table, separate
+from the host application's, and SQLite gets batch mode so later ALTERs work there too.
 """
 
 from __future__ import annotations
@@ -14,11 +16,18 @@ from sqlalchemy import Connection
 from sqlalchemy.pool import NullPool
 
 from zoho_tokenstore.engine import build_engine, write_engine
-from zoho_tokenstore.migration import VERSION_TABLE
-from zoho_tokenstore.model import Base
+from zoho_tokenstore.migration import version_table
+from zoho_tokenstore.model import TABLE_NAME, token_table
 
 config = context.config
-target_metadata = Base.metadata
+table_name: str = (
+    config.attributes.get("table_name")
+    or context.get_x_argument(as_dictionary=True).get("table")
+    or os.environ.get("ZOHO_TOKENSTORE_TABLE")
+    or TABLE_NAME
+)
+config.attributes["table_name"] = table_name
+target_metadata = token_table(table_name).metadata
 
 
 def _url() -> str:
@@ -35,7 +44,7 @@ def _url() -> str:
 def _configure(**kwargs: object) -> None:
     context.configure(
         target_metadata=target_metadata,
-        version_table=VERSION_TABLE,
+        version_table=version_table(table_name),
         compare_type=True,
         **kwargs,  # type: ignore[arg-type]
     )

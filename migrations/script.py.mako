@@ -5,7 +5,8 @@ Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 
 Revisions use plain ``sa.*`` types and never import zoho_tokenstore, so later code changes cannot
-break replaying them.
+break replaying them. The token table's name is ``context.config.attributes["table_name"]``
+(``oauthtoken`` by default); name constraints and indexes after it, as revision 0001 does.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from databases import BACKENDS, server_problem, throwaway_database
 from sqlalchemy.engine import URL
 
+from databases import BACKENDS, server_problem, throwaway_database
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.model import OAuthTokenRow
 

@@ -10,7 +10,6 @@ from multiprocessing.synchronize import Barrier
 from typing import Any
 
 from token_factory import fields_of, make_token
-
 from zoho_tokenstore import SQLAlchemyTokenStore
 
 BARRIER_TIMEOUT_S = 30.0

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from refresh_workers import WorkerPlan, api_worker
-from sdk_helpers import get_leads, grant_token, init_sdk, lead_descriptions
 from sqlalchemy.engine import URL
 
+from refresh_workers import WorkerPlan, api_worker
+from sdk_helpers import get_leads, grant_token, init_sdk, lead_descriptions
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.model import TOKEN_TABLE
 from zoho_tokenstore.standin_zoho import StandInZoho

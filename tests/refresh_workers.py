@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sdk_helpers import SDK_TIMEOUT_S, get_leads, lead_descriptions, recorded_sdk_log
 from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.logger import Logger
@@ -22,6 +21,7 @@ from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 
+from sdk_helpers import SDK_TIMEOUT_S, get_leads, lead_descriptions, recorded_sdk_log
 from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore
 
 TOKEN_PATH = "/oauth/v2/token"

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sdk_helpers import SdkLogRecorder, fail_on_sdk_errors, recorded_sdk_log, reset_sdk
 
+from sdk_helpers import SdkLogRecorder, fail_on_sdk_errors, recorded_sdk_log, reset_sdk
 from zoho_tokenstore.standin_zoho import StandInZoho
 
 

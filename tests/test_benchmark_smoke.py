@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import require_backend
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "token_store_benchmark.py"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy.engine import URL
-from token_factory import full_token
 
+from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
 from zoho_tokenstore.migration import head_revision

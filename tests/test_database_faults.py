@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from databases import SERVER_URLS, throwaway_database
 from sqlalchemy.engine import URL, make_url
-from tcp_proxy import TcpProxy
-from token_factory import fields_of, full_token, make_token
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
+from databases import SERVER_URLS, throwaway_database
+from tcp_proxy import TcpProxy
+from token_factory import fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.model import TOKEN_TABLE
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from token_factory import fields_of, full_token
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
+from token_factory import fields_of, full_token
 from zoho_tokenstore import SQLAlchemyTokenStore
 
 Rows = Callable[[], list[dict[str, object]]]

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import URL
-from token_factory import full_token
 
+from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
 from zoho_tokenstore.demo import DEMO_USER_NAME, run_demo

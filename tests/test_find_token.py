@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from token_factory import fields_of, full_token, make_token
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
+from token_factory import fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore
 
 

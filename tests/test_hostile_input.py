@@ -12,11 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hostile_strings import HOSTILE, ODD_DIGITS
-from token_factory import FIELDS, fields_of, full_token, make_token
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
+from hostile_strings import HOSTILE, ODD_DIGITS
+from token_factory import FIELDS, fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.model import COLUMN_LENGTHS
 

@@ -14,6 +14,8 @@ from multiprocessing.synchronize import Barrier
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import URL
+
 from process_workers import (
     first_logins_of_many_users,
     first_logins_of_one_user,
@@ -22,9 +24,7 @@ from process_workers import (
     refresh_and_read_one_row,
     refresh_values,
 )
-from sqlalchemy.engine import URL
 from token_factory import fields_of, full_token
-
 from zoho_tokenstore import SQLAlchemyTokenStore
 
 pytestmark = pytest.mark.slow

@@ -6,14 +6,14 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import StatementLog
-from refresh_setup import ALICE, ALICE_NAME, expire, log_in, set_expiry
-from sdk_helpers import SdkLogRecorder, get_leads, init_sdk, lead_descriptions
 from sqlalchemy.engine import URL
-from token_factory import fields_of, full_token
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
+from conftest import StatementLog
+from refresh_setup import ALICE, ALICE_NAME, expire, log_in, set_expiry
+from sdk_helpers import SdkLogRecorder, get_leads, init_sdk, lead_descriptions
+from token_factory import fields_of, full_token
 from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore
 from zoho_tokenstore.standin_zoho import StandInZoho
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from refresh_setup import ALICE_NAME, expire, log_in, set_expiry
-from refresh_workers import WorkerPlan, black_hole, environment, lock_holding_worker
-from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions
 from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
+from refresh_setup import ALICE_NAME, expire, log_in, set_expiry
+from refresh_workers import WorkerPlan, black_hole, environment, lock_holding_worker
+from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions
 from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore
 from zoho_tokenstore.model import TOKEN_TABLE
 from zoho_tokenstore.row_lock import locked_row
@@ -90,7 +90,7 @@ def test_waiting_for_a_lock_past_its_bound_fails_clearly(
     impatient = RefreshAhead(lock_timeout_seconds=1)
     with SQLAlchemyTokenStore(db_url, refresh_ahead=impatient) as waiter:
         # Another worker is refreshing: it holds the row's lock.
-        with locked_row(waiter.engine, token_id, timeout_s=5):
+        with locked_row(waiter.engine, TOKEN_TABLE, token_id, timeout_s=5):
             started = time.monotonic()
             with pytest.raises(SDKException) as raised:
                 waiter.find_token_by_id(token_id)
@@ -127,7 +127,7 @@ def test_a_hanging_token_endpoint_is_abandoned_and_the_lock_released(
         assert "token endpoint did not answer within 1 s" in str(raised.value)
         assert asked(5)  # the SDK's request did reach the endpoint
         assert read_row(db_url) == before
-        with locked_row(store.engine, token_id, timeout_s=1):
+        with locked_row(store.engine, TOKEN_TABLE, token_id, timeout_s=1):
             pass  # free at once
 
         assert lead_descriptions(get_leads()) == [f"fetched by {ALICE_NAME}"]

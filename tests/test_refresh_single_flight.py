@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import URL
+
 from refresh_setup import ALICE, ALICE_NAME, expire, log_in, run_workers
 from refresh_workers import WorkerPlan, wait_for
 from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions, run_at_once
-from sqlalchemy.engine import URL
-
 from zoho_tokenstore import SQLAlchemyTokenStore
+from zoho_tokenstore.model import TOKEN_TABLE
 from zoho_tokenstore.row_lock import locked_row
 from zoho_tokenstore.standin_zoho import StandInZoho
 
@@ -70,7 +71,7 @@ def test_without_refresh_ahead_every_process_refreshes_by_itself(
         expire(standin_zoho, db_url, token_id)
 
         def hold_saves_until_all_asked() -> None:
-            with locked_row(store.engine, token_id, timeout_s=10):
+            with locked_row(store.engine, TOKEN_TABLE, token_id, timeout_s=10):
                 wait_for(
                     lambda: standin_zoho.calls["token:refresh_token"] >= WORKERS,
                     timeout=45,

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import require_backend
-from databases import throwaway_database
 from sqlalchemy.engine import URL
-from token_factory import fields_of, full_token, make_token
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
+from conftest import require_backend
+from databases import throwaway_database
+from token_factory import fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.model import OAuthTokenRow
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
-from token_factory import full_token
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
+from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore, downgrade, upgrade
 from zoho_tokenstore.model import OAuthTokenRow
 

@@ -15,6 +15,12 @@ from typing import Any
 import pytest
 import requests
 import sqlalchemy as sa
+from sqlalchemy.engine import URL
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
+from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
+
 from sdk_helpers import (
     SdkLogRecorder,
     error_code,
@@ -26,12 +32,6 @@ from sdk_helpers import (
     reset_sdk,
     run_at_once,
 )
-from sqlalchemy.engine import URL
-from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
-from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
-from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
-from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
-
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.model import OAuthTokenRow
 from zoho_tokenstore.standin_zoho import StandInZoho

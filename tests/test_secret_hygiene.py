@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
-from token_factory import full_token, make_token
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
+from token_factory import full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.cli import main as cli_main
 from zoho_tokenstore.model import TABLE_NAME, OAuthTokenRow

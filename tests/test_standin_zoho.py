@@ -7,6 +7,11 @@ from typing import Any
 
 import pytest
 import requests
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
+from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
+from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+
 from sdk_helpers import (
     SdkLogRecorder,
     error_code,
@@ -18,11 +23,6 @@ from sdk_helpers import (
     read_file_store,
     run_at_once,
 )
-from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
-from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
-from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
-from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
-
 from zoho_tokenstore.standin_zoho import StandInZoho
 
 HTTP_TIMEOUT_S = 5.0

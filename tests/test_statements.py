@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import StatementLog
-from token_factory import full_token
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
+from conftest import StatementLog
+from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore
 
 

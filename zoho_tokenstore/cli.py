@@ -14,10 +14,12 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from .engine import build_engine, masked_url
 from .masking import mask
 from .migration import current_revision, downgrade, head_revision, upgrade
+from .model import TABLE_NAME
 from .store import SQLAlchemyTokenStore
 
 DEFAULT_URL: Final = "sqlite:///zohooauth.db"
 URL_ENVIRONMENT_VARIABLE: Final = "ZOHO_TOKENSTORE_URL"
+TABLE_ENVIRONMENT_VARIABLE: Final = "ZOHO_TOKENSTORE_TABLE"
 
 
 def default_url() -> str:
@@ -50,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
             default=None,
             help=f"database URL (default: ${URL_ENVIRONMENT_VARIABLE}, else {DEFAULT_URL})",
         )
+        sub.add_argument(
+            "--table",
+            default=None,
+            help=f"token table (default: ${TABLE_ENVIRONMENT_VARIABLE}, else {TABLE_NAME})",
+        )
         return sub
 
     up = command("upgrade", "create or upgrade the token table (Alembic migrations)")
@@ -74,30 +81,37 @@ def _url(args: argparse.Namespace) -> str:
     return str(args.url or default_url())
 
 
+def _table(args: argparse.Namespace) -> str:
+    return str(args.table or os.environ.get(TABLE_ENVIRONMENT_VARIABLE) or TABLE_NAME)
+
+
+def _where(args: argparse.Namespace) -> str:
+    """The database and, when not the default, the table: what a message is about."""
+    table = _table(args)
+    return masked_url(_url(args)) + ("" if table == TABLE_NAME else f" (table {table})")
+
+
 def _upgrade(args: argparse.Namespace) -> int:
-    url = _url(args)
-    upgrade(url, args.revision)
-    print(f"{masked_url(url)} is at revision {_revision_of(url)}")
+    upgrade(_url(args), args.revision, table_name=_table(args))
+    print(f"{_where(args)} is at revision {_revision_of(args)}")
     return 0
 
 
 def _downgrade(args: argparse.Namespace) -> int:
-    url = _url(args)
-    downgrade(url, args.revision)
-    print(f"{masked_url(url)} is at revision {_revision_of(url)}")
+    downgrade(_url(args), args.revision, table_name=_table(args))
+    print(f"{_where(args)} is at revision {_revision_of(args)}")
     return 0
 
 
 def _current(args: argparse.Namespace) -> int:
-    url = _url(args)
-    print(f"{masked_url(url)}: revision {_revision_of(url)} (newest known: {head_revision()})")
+    print(f"{_where(args)}: revision {_revision_of(args)} (newest known: {head_revision()})")
     return 0
 
 
 def _tokens(args: argparse.Namespace) -> int:
-    with SQLAlchemyTokenStore(_url(args)) as store:
+    with SQLAlchemyTokenStore(_url(args), table_name=_table(args)) as store:
         tokens = store.get_tokens()
-    print(f"{len(tokens)} stored token(s) in {masked_url(_url(args))}")
+    print(f"{len(tokens)} stored token(s) in {_where(args)}")
     for token in tokens:
         signature = token.get_user_signature()
         print(
@@ -117,10 +131,10 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _revision_of(url: str) -> str:
-    engine = build_engine(url)
+def _revision_of(args: argparse.Namespace) -> str:
+    engine = build_engine(_url(args))
     try:
-        return current_revision(engine) or "none (no schema)"
+        return current_revision(engine, _table(args)) or "none (no schema)"
     finally:
         engine.dispose()
 

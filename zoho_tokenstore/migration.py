@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
 from .engine import build_engine, masked_url, write_engine
+from .model import TABLE_NAME, token_table
 
 #: Our own Alembic version table, so a host application's Alembic history is never touched.
 VERSION_TABLE: Final = "zoho_tokenstore_alembic_version"
@@ -34,10 +35,17 @@ def migrations_path() -> Path:
     raise FileNotFoundError("zoho_tokenstore's migrations folder is missing from this installation")
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def version_table(table_name: str = TABLE_NAME) -> str:
+    """The version table of one token table: each table named by a store has its own history."""
+    token_table(table_name)  # refuses a name that is not a plain identifier
+    return VERSION_TABLE if table_name == TABLE_NAME else f"{VERSION_TABLE}_{table_name}"
+
+
+def alembic_config(connection: Connection | None = None, table_name: str = TABLE_NAME) -> Config:
     """An Alembic ``Config`` for our migrations; with ``connection``, env.py migrates through it."""
     config = Config()
     config.set_main_option("script_location", str(migrations_path()))
+    config.attributes["table_name"] = table_name
     if connection is not None:
         config.attributes["connection"] = connection
     return config
@@ -51,30 +59,37 @@ def head_revision() -> str:
     return head
 
 
-def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at, or ``None`` if it was never upgraded."""
+def current_revision(engine: Engine, table_name: str = TABLE_NAME) -> str | None:
+    """The revision the table is at, or ``None`` if it was never upgraded."""
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        options = {"version_table": version_table(table_name)}
+        context = MigrationContext.configure(connection, opts=options)
         return context.get_current_revision()
 
 
-def upgrade(url: str | URL | Engine, revision: str = "head") -> None:
+def upgrade(
+    url: str | URL | Engine, revision: str = "head", *, table_name: str = TABLE_NAME
+) -> None:
     """Upgrade the database at ``url`` (or behind an engine) to ``revision``, by default the newest."""
-    _run(url, lambda config: command.upgrade(config, revision))
+    _run(url, table_name, lambda config: command.upgrade(config, revision))
 
 
-def downgrade(url: str | URL | Engine, revision: str) -> None:
+def downgrade(url: str | URL | Engine, revision: str, *, table_name: str = TABLE_NAME) -> None:
     """Downgrade the database to ``revision`` (``"base"`` drops the table)."""
-    _run(url, lambda config: command.downgrade(config, revision))
+    _run(url, table_name, lambda config: command.downgrade(config, revision))
 
 
-def schema_problem(engine: Engine) -> str | None:
+def schema_problem(engine: Engine, table_name: str = TABLE_NAME) -> str | None:
     """Why the store cannot use this database yet (with the command that fixes it), or ``None``."""
-    current = current_revision(engine)
+    current = current_revision(engine, table_name)
     head = head_revision()
     if current == head:
         return None
-    fix = f"run `zoho-tokenstore upgrade --url '{masked_url(engine)}'` (or `alembic upgrade head`)"
+    table_option = "" if table_name == TABLE_NAME else f" --table {table_name}"
+    fix = (
+        f"run `zoho-tokenstore upgrade --url '{masked_url(engine)}'{table_option}` "
+        "(or `alembic upgrade head`), or pass auto_upgrade=True"
+    )
     if current is None:
         return f"the database has no zoho_tokenstore schema: {fix}"
     known = {
@@ -88,12 +103,13 @@ def schema_problem(engine: Engine) -> str | None:
     return f"the database schema is at revision {current}, this version needs {head}: {fix}"
 
 
-def _run(url: str | URL | Engine, action: Callable[[Config], None]) -> None:
+def _run(url: str | URL | Engine, table_name: str, action: Callable[[Config], None]) -> None:
     """Run ``action`` with a config whose env.py migrates through one write transaction of ours."""
+    version_table(table_name)  # a bad name fails before any connection is made
     engine = url if isinstance(url, Engine) else build_engine(url)
     try:
         with write_engine(engine).begin() as connection:
-            action(alembic_config(connection))
+            action(alembic_config(connection, table_name))
     finally:
         if engine is not url:
             engine.dispose()

@@ -7,12 +7,18 @@ The schema itself is created only by the Alembic revisions in ``migrations/``; a
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Final
 
-from sqlalchemy import Index, MetaData, String, Table, UniqueConstraint
+from sqlalchemy import Column, Index, MetaData, String, Table, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 TABLE_NAME: Final = "oauthtoken"
+
+#: Another table name must be a plain lower-case identifier short enough for every backend's
+#: identifier limit once prefixed (MySQL: 64 characters, e.g. its Alembic version table's name).
+TABLE_NAME_PATTERN: Final = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 #: Every constraint and index gets a predictable name, so migrations can refer to it on any backend.
 NAMING_CONVENTION: Final = {
@@ -74,3 +80,37 @@ COLUMN_LENGTHS: Final = {
     c.name: int(c.type.length)  # type: ignore[attr-defined]
     for c in TOKEN_TABLE.columns
 }
+
+
+def token_table(name: str = TABLE_NAME) -> Table:
+    """The token table under ``name``: the model's own, or a copy whose constraints are named anew.
+
+    The copy is derived from the model (same columns, unique constraints and indexes), so the schema
+    is still modelled once; the naming convention gives its constraints names of their own.
+    """
+    if name == TABLE_NAME:
+        return TOKEN_TABLE
+    if not isinstance(name, str) or not TABLE_NAME_PATTERN.fullmatch(name):
+        raise ValueError(
+            f"table name {name!r} is not a lower-case identifier of at most 32 characters"
+        )
+    return _renamed_table(name)
+
+
+@cache
+def _renamed_table(name: str) -> Table:
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    columns = [
+        Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+        for c in TOKEN_TABLE.columns
+    ]
+    uniques = [
+        UniqueConstraint(*(c.name for c in constraint.columns))
+        for constraint in TOKEN_TABLE.constraints
+        if isinstance(constraint, UniqueConstraint)
+    ]
+    indexes = [
+        Index(None, *(c.name for c in index.columns), unique=bool(index.unique))
+        for index in TOKEN_TABLE.indexes
+    ]
+    return Table(name, metadata, *columns, *uniques, *indexes)

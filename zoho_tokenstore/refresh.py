@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, Table, update
 from sqlalchemy import exc as sa_exc
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
@@ -24,7 +24,6 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
 from .errors import database_error, store_error
-from .model import TOKEN_TABLE
 from .row_lock import LockWaitTimeout, locked_row
 from .token_codec import token_from_row, token_values
 
@@ -68,8 +67,9 @@ class RefreshAhead:
 class Refresher:
     """Brings a stored row up to date before the SDK sees it: at most one refresh per expiry."""
 
-    def __init__(self, engine: Engine, policy: RefreshAhead) -> None:
+    def __init__(self, engine: Engine, table: Table, policy: RefreshAhead) -> None:
         self._engine = engine
+        self._table = table
         self._policy = policy
         self._margin_ms = int(policy.margin_seconds * 1000)
 
@@ -105,14 +105,17 @@ class Refresher:
     def _refresh_under_lock(self, row: Row, initializer: Any, url: str) -> Row:
         """Lock the row, read it again, and refresh it unless another worker already has."""
         timeout = self._policy.lock_timeout_seconds
-        with locked_row(self._engine, str(row["id"]), timeout) as (connection, current):
+        with locked_row(self._engine, self._table, str(row["id"]), timeout) as (
+            connection,
+            current,
+        ):
             if current is None:
                 return row  # deleted meanwhile: let the SDK do what it would have done
             if not self._stale(current):
                 return current  # another worker refreshed while we waited for the lock
             changes = self._request(current, initializer, url)
             connection.execute(
-                update(TOKEN_TABLE).where(TOKEN_TABLE.c.id == current["id"]).values(changes)
+                update(self._table).where(self._table.c.id == current["id"]).values(changes)
             )
             return {**current, **changes}
 

@@ -16,22 +16,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, RowMapping, bindparam, func, select, text
+from sqlalchemy import Connection, Engine, RowMapping, Select, Table, bindparam, func, select, text
 from sqlalchemy import exc as sa_exc
 
 from .engine import SQLITE_BUSY_TIMEOUT_SECONDS
 from .errors import driver_error_code
-from .model import TOKEN_TABLE
 
 #: Driver codes meaning "the lock was not granted in time": PostgreSQL's SQLSTATE, SQLite's name.
 _LOCK_WAIT_CODES: Final = frozenset({"55P03", "SQLITE_BUSY"})
 #: MySQL/MariaDB's error number for it. PyMySQL 2 also sets a SQLSTATE, but only the generic HY000.
 _MYSQL_LOCK_WAIT_TIMEOUT: Final = 1205
-
-_BY_ID_FOR_UPDATE: Final = (
-    select(TOKEN_TABLE).where(TOKEN_TABLE.c.id == bindparam("row_id")).with_for_update()
-)
-_BY_ID: Final = select(TOKEN_TABLE).where(TOKEN_TABLE.c.id == bindparam("row_id"))
 
 
 class LockWaitTimeout(Exception):
@@ -42,20 +36,21 @@ LockedRow = tuple[Connection, RowMapping | None]
 
 
 @contextmanager
-def locked_row(engine: Engine, row_id: str, timeout_s: float) -> Iterator[LockedRow]:
+def locked_row(engine: Engine, table: Table, row_id: str, timeout_s: float) -> Iterator[LockedRow]:
     """Lock the row ``row_id`` and yield ``(connection, row as it is now)``; commit on exit.
 
     The row is re-read under the lock, so it shows any change the previous holder committed. An
     exception in the block rolls back. Raises ``LockWaitTimeout`` when the wait exceeds ``timeout_s``.
     """
+    by_id = select(table).where(table.c.id == bindparam("row_id"))
     name = engine.dialect.name
-    if name == "sqlite":
-        strategy = _sqlite
+    if name == "sqlite":  # the whole database is locked, so a plain read under it will do
+        strategy, query = _sqlite, by_id
     elif name in ("mysql", "mariadb"):
-        strategy = _mysql
-    else:
-        strategy = _postgresql  # FOR UPDATE + a transaction-local wait bound
-    with strategy(engine, row_id, timeout_s) as locked:
+        strategy, query = _mysql, by_id.with_for_update()
+    else:  # FOR UPDATE + a transaction-local wait bound
+        strategy, query = _postgresql, by_id.with_for_update()
+    with strategy(engine, query, row_id, timeout_s) as locked:
         yield locked
 
 
@@ -71,16 +66,20 @@ def _is_lock_wait(exc: sa_exc.SQLAlchemyError) -> bool:
 
 
 @contextmanager
-def _postgresql(engine: Engine, row_id: str, timeout_s: float) -> Iterator[LockedRow]:
+def _postgresql(
+    engine: Engine, query: Select[Any], row_id: str, timeout_s: float
+) -> Iterator[LockedRow]:
     milliseconds = max(1, math.ceil(timeout_s * 1000))
     with engine.connect() as connection, connection.begin():
         # is_local=true: the bound lasts for this transaction only, like SET LOCAL.
         connection.execute(select(func.set_config("lock_timeout", f"{milliseconds}ms", True)))
-        yield connection, _read_locked(connection, _BY_ID_FOR_UPDATE, row_id)
+        yield connection, _read_locked(connection, query, row_id)
 
 
 @contextmanager
-def _mysql(engine: Engine, row_id: str, timeout_s: float) -> Iterator[LockedRow]:
+def _mysql(
+    engine: Engine, query: Select[Any], row_id: str, timeout_s: float
+) -> Iterator[LockedRow]:
     with engine.connect() as connection:
         # A session setting (MySQL has no per-transaction form), so it is reset below.
         connection.execute(
@@ -90,13 +89,15 @@ def _mysql(engine: Engine, row_id: str, timeout_s: float) -> Iterator[LockedRow]
         connection.commit()
         try:
             with connection.begin():
-                yield connection, _read_locked(connection, _BY_ID_FOR_UPDATE, row_id)
+                yield connection, _read_locked(connection, query, row_id)
         finally:
             _reset_session(connection, "SET SESSION innodb_lock_wait_timeout = DEFAULT")
 
 
 @contextmanager
-def _sqlite(engine: Engine, row_id: str, timeout_s: float) -> Iterator[LockedRow]:
+def _sqlite(
+    engine: Engine, query: Select[Any], row_id: str, timeout_s: float
+) -> Iterator[LockedRow]:
     with engine.connect() as connection:
         connection.exec_driver_sql(f"PRAGMA busy_timeout = {max(1, math.ceil(timeout_s * 1000))}")
         connection.commit()
@@ -110,7 +111,7 @@ def _sqlite(engine: Engine, row_id: str, timeout_s: float) -> Iterator[LockedRow
                     if _is_lock_wait(exc):
                         raise LockWaitTimeout("the SQLite write lock was busy") from exc
                     raise
-                yield connection, connection.execute(_BY_ID, {"row_id": row_id}).mappings().first()
+                yield connection, connection.execute(query, {"row_id": row_id}).mappings().first()
         finally:
             busy_ms = int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)
             _reset_session(connection, f"PRAGMA busy_timeout = {busy_ms}")

@@ -32,7 +32,7 @@ from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenSto
 from .engine import build_engine, masked_url, read_engine, write_engine
 from .errors import database_error, is_retryable, store_error
 from .migration import schema_problem, upgrade
-from .model import TOKEN_TABLE
+from .model import TABLE_NAME, token_table
 from .refresh import RefreshAhead, Refresher, adopt_refreshed
 from .token_codec import (
     CREDENTIAL_COLUMNS,
@@ -48,8 +48,6 @@ from .token_codec import (
 
 #: A save that loses a race (unique user_name, deadlock) is retried in a fresh transaction.
 SAVE_ATTEMPTS: Final = 3
-
-_TABLE: Final = TOKEN_TABLE
 
 
 def new_token_id() -> str:
@@ -70,6 +68,9 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         check_schema: verify on construction that the database is at the newest schema, failing
             with a message that names the upgrade command. Ignored when ``auto_upgrade`` is set.
         engine_options: extra ``create_engine`` arguments (pool size, timeouts) when ``url`` is a URL.
+        table_name: the token table, ``oauthtoken`` by default; another name keeps a separate set of
+            tokens (and its own migration history) in the same database. Upgrade it with
+            ``zoho-tokenstore upgrade --table NAME`` or ``upgrade(url, table_name=NAME)``.
         refresh_ahead: refresh a token about to expire once, under a database lock, before the SDK
             sees it, so threads and processes sharing the database never refresh in parallel (see
             ``zoho_tokenstore.refresh``). ``True`` (default) uses ``RefreshAhead()``; ``False`` leaves
@@ -84,7 +85,13 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         check_schema: bool = True,
         engine_options: Mapping[str, Any] | None = None,
         refresh_ahead: RefreshAhead | bool = True,
+        table_name: str = TABLE_NAME,
     ) -> None:
+        try:
+            self._table = token_table(table_name)
+        except ValueError as exc:
+            raise store_error(f"SQLAlchemyTokenStore: {exc}") from exc
+        self._table_name = table_name
         self._owns_engine = not isinstance(url, Engine)
         self._engine = (
             url if isinstance(url, Engine) else build_engine(url, **(engine_options or {}))
@@ -93,16 +100,16 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         self._reader = read_engine(self._engine)
         self._closed = False
         policy = RefreshAhead() if refresh_ahead is True else refresh_ahead or None
-        self._refresher = Refresher(self._engine, policy) if policy else None
-        self._by_id = select(_TABLE).where(_TABLE.c.id == bindparam("value"))
+        self._refresher = Refresher(self._engine, self._table, policy) if policy else None
+        self._by_id = select(self._table).where(self._table.c.id == bindparam("value"))
         self._by_column: dict[str, Select[Any]] = {
-            name: select(_TABLE).where(_TABLE.c[name] == bindparam("value")).limit(1)
+            name: select(self._table).where(self._table.c[name] == bindparam("value")).limit(1)
             for name in ("user_name", "access_token", "grant_token", "refresh_token")
         }
-        grant_match = _TABLE.c.grant_token == bindparam("grant")
+        grant_match = self._table.c.grant_token == bindparam("grant")
         self._by_grant_or_refresh = (
-            select(_TABLE)
-            .where(or_(grant_match, _TABLE.c.refresh_token == bindparam("refresh")))
+            select(self._table)
+            .where(or_(grant_match, self._table.c.refresh_token == bindparam("refresh")))
             .order_by(case((grant_match, 0), else_=1))  # a grant-token match wins, as in FileStore
             .limit(1)
         )
@@ -178,7 +185,9 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     def delete_token(self, id: str) -> None:  # noqa: A002  # the SDK's parameter name
         """Delete the row with this id; an unknown id raises ``SDKException(TOKEN_STORE)``."""
         token_id = require_id(id, "delete_token")
-        deleted = self._write("delete_token", delete(_TABLE).where(_TABLE.c.id == token_id))
+        deleted = self._write(
+            "delete_token", delete(self._table).where(self._table.c.id == token_id)
+        )
         if deleted == 0:
             raise store_error(f"delete_token: no stored token has the id {_shown(token_id)}")
 
@@ -187,14 +196,18 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         self._check_open()
         try:
             with self._reader.connect() as connection:
-                rows = connection.execute(select(_TABLE).order_by(_TABLE.c.id)).mappings().all()
+                rows = (
+                    connection.execute(select(self._table).order_by(self._table.c.id))
+                    .mappings()
+                    .all()
+                )
         except sa_exc.SQLAlchemyError as exc:
             raise database_error("get_tokens", exc) from exc
         return [token_from_row(row) for row in rows]
 
     def delete_tokens(self) -> None:
         """Delete every stored token."""
-        self._write("delete_tokens", delete(_TABLE))
+        self._write("delete_tokens", delete(self._table))
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -220,9 +233,9 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     def _prepare_schema(self, *, auto_upgrade: bool, check_schema: bool) -> None:
         try:
             if auto_upgrade:
-                upgrade(self._engine)
+                upgrade(self._engine, table_name=self._table_name)
                 return
-            problem = schema_problem(self._engine) if check_schema else None
+            problem = schema_problem(self._engine, self._table_name) if check_schema else None
         except sa_exc.SQLAlchemyError as exc:
             raise database_error("opening the token store", exc) from exc
         if problem is not None:
@@ -268,10 +281,12 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                     break
             if row is None:
                 row_id = values["id"] or new_token_id()
-                connection.execute(insert(_TABLE).values({**values, "id": row_id}))
+                connection.execute(insert(self._table).values({**values, "id": row_id}))
                 return row_id, None
             changes = {k: v for k, v in values.items() if v is not None and k != "id"}
-            connection.execute(update(_TABLE).where(_TABLE.c.id == row["id"]).values(changes))
+            connection.execute(
+                update(self._table).where(self._table.c.id == row["id"]).values(changes)
+            )
             return str(row["id"]), row
 
     def _save_targets(self, values: Values) -> list[tuple[Select[Any], dict[str, str]]]:

@@ -11,12 +11,17 @@ break replaying them.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+
+
+def _table() -> str:
+    """The token table's name: ``oauthtoken`` unless the store or ``-x table=`` names another."""
+    return str(context.config.attributes.get("table_name") or "oauthtoken")
 
 
 def _mysql_collation() -> str:
@@ -36,8 +41,9 @@ def upgrade() -> None:
             "mysql_charset": "utf8mb4",
             "mysql_collate": _mysql_collation(),
         }
+    table = _table()
     op.create_table(
-        "oauthtoken",
+        table,
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("user_name", sa.String(length=512), nullable=True),
         sa.Column("client_id", sa.String(length=255), nullable=True),
@@ -48,17 +54,16 @@ def upgrade() -> None:
         sa.Column("expiry_time", sa.String(length=20), nullable=True),
         sa.Column("redirect_url", sa.String(length=1024), nullable=True),
         sa.Column("api_domain", sa.String(length=255), nullable=True),
-        sa.PrimaryKeyConstraint("id", name="pk_oauthtoken"),
-        sa.UniqueConstraint("user_name", name="uq_oauthtoken_user_name"),
+        sa.PrimaryKeyConstraint("id", name=f"pk_{table}"),
+        sa.UniqueConstraint("user_name", name=f"uq_{table}_user_name"),
         **mysql_options,
     )
-    op.create_index("ix_oauthtoken_access_token", "oauthtoken", ["access_token"])
-    op.create_index("ix_oauthtoken_grant_token", "oauthtoken", ["grant_token"])
-    op.create_index("ix_oauthtoken_refresh_token", "oauthtoken", ["refresh_token"])
+    for column in ("access_token", "grant_token", "refresh_token"):
+        op.create_index(f"ix_{table}_{column}", table, [column])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_oauthtoken_refresh_token", table_name="oauthtoken")
-    op.drop_index("ix_oauthtoken_grant_token", table_name="oauthtoken")
-    op.drop_index("ix_oauthtoken_access_token", table_name="oauthtoken")
-    op.drop_table("oauthtoken")
+    table = _table()
+    for column in ("refresh_token", "grant_token", "access_token"):
+        op.drop_index(f"ix_{table}_{column}", table_name=table)
+    op.drop_table(table)
