@@ -2,7 +2,8 @@
 
 ``stop()`` closes the listener and every forwarded connection, so clients see their connections drop
 and new connections refused, exactly as when a server goes away; ``start()`` listens again on the
-same port. One background thread per running proxy forwards bytes with ``selectors``.
+same port. Setting ``silent`` swallows every byte without closing anything, like a link that went
+dead without a reset. One background thread per running proxy forwards bytes with ``selectors``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class TcpProxy:
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
         self.accepted = 0
+        self.silent = threading.Event()
 
     def start(self) -> TcpProxy:
         """Listen (again) on ``self.port`` and forward in a background thread."""
@@ -114,6 +116,8 @@ class TcpProxy:
         other = peers[sock]
         try:
             data = sock.recv(_CHUNK)
+            if data and self.silent.is_set():
+                return  # swallowed: neither side hears from the other, nothing is closed
             if data:
                 other.setblocking(True)  # simple back-pressure: the tests move little data
                 other.sendall(data)

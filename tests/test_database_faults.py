@@ -17,10 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
+from conftest import require_backend
 from databases import SERVER_URLS, throwaway_database
 from tcp_proxy import TcpProxy
 from token_factory import fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
+from zoho_tokenstore.engine import NETWORK_STALL_SECONDS, build_engine
 from zoho_tokenstore.model import TOKEN_TABLE
 
 #: An outage must surface well before a user gives up (the engine's connect timeout is 5 s).
@@ -173,6 +175,53 @@ def test_an_outage_fails_calls_promptly_and_the_same_store_recovers(
         [{**fields_of(token), "access_token": "1000.after"}, fields_of(second)],
         key=lambda row: str(row["id"]),
     )
+
+
+@pytest.mark.mysql
+def test_a_silent_network_fails_calls_within_the_read_timeout(tmp_path: Path) -> None:
+    # A link that goes dead without a reset: PyMySQL waits for a reply forever unless bounded. The
+    # store's engines bound it (read_timeout, 60 s by default); the test shortens it to 2 s.
+    require_backend("mysql")
+    target = make_url(SERVER_URLS["mysql"])
+    with (
+        throwaway_database("mysql", tmp_path) as url,
+        TcpProxy(str(target.host), int(target.port or 0)) as proxy,
+    ):
+        upgrade(url)
+        proxied = url.set(host="127.0.0.1", port=proxy.port)
+        options = {"connect_args": {"read_timeout": 2, "write_timeout": 2}}
+        with SQLAlchemyTokenStore(proxied, engine_options=options) as store:
+            token = full_token(1)
+            store.save_token(token)
+            proxy.silent.set()
+            started = time.monotonic()
+            error = token_store_error(lambda: store.find_token_by_id(str(token.get_id())))
+            assert time.monotonic() - started < OUTAGE_BOUND_S
+            assert "unavailable or the connection was lost" in error.error_message
+            proxy.silent.clear()
+            assert fields_of(store.find_token_by_id(str(token.get_id()))) == fields_of(token)
+
+
+def test_engines_bound_a_silent_network_by_default() -> None:
+    assert _connect_args("mysql+pymysql://u@127.0.0.1:9/x")["read_timeout"] == NETWORK_STALL_SECONDS
+    postgresql = _connect_args("postgresql+psycopg://u@127.0.0.1:9/x")
+    assert postgresql["tcp_user_timeout"] == NETWORK_STALL_SECONDS * 1000
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    """The connect arguments build_engine hands the driver, captured from SQLAlchemy's event."""
+    captured: dict[str, Any] = {}
+    engine = build_engine(url)
+
+    @sa.event.listens_for(engine, "do_connect")
+    def capture(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        captured.update(cparams)
+        raise ConnectionAbortedError("captured; no connection wanted")
+
+    with pytest.raises(ConnectionAbortedError), engine.connect():
+        pass
+    engine.dispose()
+    return captured
 
 
 # -- (c) a save that fails between its SELECT and its write ---------------------------------------

@@ -27,6 +27,8 @@ from .log_safety import hide_result_rows
 WRITE_OPTION: Final = "zoho_tokenstore_write"
 
 CONNECT_TIMEOUT_SECONDS: Final = 5
+#: A server that stops answering mid-call fails the call after this long (see ``_stall_bounds``).
+NETWORK_STALL_SECONDS: Final = 60
 SQLITE_BUSY_TIMEOUT_SECONDS: Final = 30.0
 
 #: SQLite engines built here (pysqlite's own BEGIN disabled), whose writers emit ``BEGIN IMMEDIATE``.
@@ -55,6 +57,7 @@ def build_engine(url: str | URL, **options: Any) -> Engine:
     else:
         kwargs["pool_pre_ping"] = True
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+        connect_args.update(_stall_bounds(backend, parsed.get_driver_name()))
         if backend in ("mysql", "mariadb"):
             connect_args["init_command"] = _STRICT_MODE_SQL
     kwargs["connect_args"] = {**connect_args, **options.pop("connect_args", {})}
@@ -63,6 +66,26 @@ def build_engine(url: str | URL, **options: Any) -> Engine:
     if backend == "sqlite":
         _install_sqlite_listeners(engine, journal_wal=_sqlite_path(parsed) is not None)
     return engine
+
+
+def _stall_bounds(backend: str, driver: str) -> dict[str, Any]:
+    """Driver settings that end a call when the network goes silent, instead of hanging forever.
+
+    Both drivers wait indefinitely for a reply by default. The bounds sit well above every wait the
+    store itself asks for (refresh lock waits: 15 s), so they only cut off a dead link.
+    """
+    if driver == "pymysql":
+        return {"read_timeout": NETWORK_STALL_SECONDS, "write_timeout": NETWORK_STALL_SECONDS}
+    if backend == "postgresql" and driver in ("psycopg", "psycopg2"):
+        # libpq: drop the connection when sent data stays unacknowledged, and probe idle ones.
+        return {
+            "tcp_user_timeout": NETWORK_STALL_SECONDS * 1000,
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        }
+    return {}
 
 
 def write_engine(engine: Engine) -> Engine:
