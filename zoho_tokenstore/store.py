@@ -34,6 +34,7 @@ from .errors import database_error, is_retryable, store_error
 from .migration import schema_problem, upgrade
 from .model import TABLE_NAME, token_table
 from .refresh import RefreshAhead, Refresher, adopt_refreshed
+from .sqlite_reads import CompiledRead, read_one
 from .token_codec import (
     CREDENTIAL_COLUMNS,
     Values,
@@ -113,6 +114,11 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             .order_by(case((grant_match, 0), else_=1))  # a grant-token match wins, as in FileStore
             .limit(1)
         )
+        # SQLite engines of our own read through the raw pooled connection (see sqlite_reads).
+        self._sqlite_reads: dict[int, CompiledRead] | None = None
+        if self._owns_engine and self._engine.dialect.name == "sqlite":
+            hot = [self._by_id, self._by_grant_or_refresh, *self._by_column.values()]
+            self._sqlite_reads = {id(q): CompiledRead(self._engine, q) for q in hot}
         try:
             self._prepare_schema(auto_upgrade=auto_upgrade, check_schema=check_schema)
         except BaseException:
@@ -245,7 +251,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         if self._closed:
             raise store_error("the token store is closed")
 
-    def _fresh(self, row: RowMapping) -> Mapping[Any, Any]:
+    def _fresh(self, row: Mapping[str, Any]) -> Mapping[Any, Any]:
         """The row, refreshed first if it is about to expire and refresh-ahead is on."""
         return row if self._refresher is None else self._refresher.fresh(row)
 
@@ -302,9 +308,11 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
 
     def _read_one(
         self, operation: str, query: Select[Any], params: Mapping[str, Any]
-    ) -> RowMapping | None:
+    ) -> Mapping[Any, Any] | None:
         self._check_open()
         try:
+            if self._sqlite_reads is not None:
+                return read_one(self._engine, self._sqlite_reads[id(query)], params)
             with self._reader.connect() as connection:
                 # .first() and the row's own mapping: a MappingResult per call costs ~5% here.
                 row = connection.execute(query, params).first()
