@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
+from conftest import require_backend
+from databases import throwaway_database
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore, downgrade, upgrade
+from zoho_tokenstore.errors import driver_error_code, is_retryable
 from zoho_tokenstore.model import OAuthTokenRow
 
 
@@ -106,3 +111,27 @@ def test_repr_masks_the_password() -> None:
     assert "S3cretPw" not in repr(store)
     assert "***" in repr(store)
     store.close()
+
+
+@pytest.mark.mysql
+def test_a_mariadb_lock_wait_timeout_is_classified_as_retryable(tmp_path: Path) -> None:
+    # PyMySQL gives this error the generic SQLSTATE HY000, so the error number must win.
+    require_backend("mysql")
+    with throwaway_database("mysql", tmp_path) as url:
+        upgrade(url)
+        engine = sa.create_engine(url)
+        table = OAuthTokenRow.__table__
+        with engine.begin() as connection:
+            connection.execute(sa.insert(table).values(id="locked", access_token="a"))
+        with engine.connect() as holder, engine.connect() as waiter:
+            holder.begin()
+            holder.execute(sa.select(table).where(table.c.id == "locked").with_for_update())
+            waiter.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 1")
+            with pytest.raises(sa.exc.OperationalError) as raised:
+                waiter.execute(
+                    sa.update(table).where(table.c.id == "locked").values(access_token="b")
+                )
+            holder.rollback()
+        engine.dispose()
+    assert driver_error_code(raised.value) == "1205"
+    assert is_retryable(raised.value)

@@ -40,12 +40,13 @@ def database_error(operation: str, exc: sa_exc.SQLAlchemyError) -> SDKException:
 def driver_error_code(exc: sa_exc.SQLAlchemyError) -> str | None:
     """The driver's error number or SQLSTATE, which names the failure without quoting data."""
     orig = getattr(exc, "orig", None)
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):  # PyMySQL / mysqlclient: (errno, message)
+        # Before the SQLSTATE: PyMySQL has one too, but for a lock wait timeout it is HY000.
+        return str(args[0])
     sqlstate = getattr(orig, "sqlstate", None)  # psycopg
     if isinstance(sqlstate, str):
         return sqlstate
-    args = getattr(orig, "args", ())
-    if args and isinstance(args[0], int):  # PyMySQL / mysqlclient: (errno, message)
-        return str(args[0])
     name = getattr(orig, "sqlite_errorname", None)  # sqlite3 on Python >= 3.11
     return name if isinstance(name, str) else None
 
