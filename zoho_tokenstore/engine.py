@@ -23,7 +23,8 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from .log_safety import hide_result_rows
 
-#: Execution option that marks a connection whose transaction writes (SQLite: ``BEGIN IMMEDIATE``).
+#: Execution option that marks the writer engine's connections (its own copy of the engine, which on
+#: SQLite carries the ``BEGIN IMMEDIATE`` listener); visible in ``get_execution_options()``.
 WRITE_OPTION: Final = "zoho_tokenstore_write"
 
 CONNECT_TIMEOUT_SECONDS: Final = 5

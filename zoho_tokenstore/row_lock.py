@@ -22,10 +22,9 @@ from sqlalchemy import exc as sa_exc
 from .engine import SQLITE_BUSY_TIMEOUT_SECONDS
 from .errors import driver_error_code
 
-#: Driver codes meaning "the lock was not granted in time": PostgreSQL's SQLSTATE, SQLite's name.
-_LOCK_WAIT_CODES: Final = frozenset({"55P03", "SQLITE_BUSY"})
-#: MySQL/MariaDB's error number for it. PyMySQL 2 also sets a SQLSTATE, but only the generic HY000.
-_MYSQL_LOCK_WAIT_TIMEOUT: Final = 1205
+#: Driver codes meaning "the lock was not granted in time": PostgreSQL's SQLSTATE, SQLite's name,
+#: MySQL/MariaDB's error number (``errors.driver_error_code`` gives each driver's own).
+_LOCK_WAIT_CODES: Final = frozenset({"55P03", "SQLITE_BUSY", "1205"})
 
 
 class LockWaitTimeout(Exception):
@@ -55,14 +54,10 @@ def locked_row(engine: Engine, table: Table, row_id: str, timeout_s: float) -> I
 
 
 def _is_lock_wait(exc: sa_exc.SQLAlchemyError) -> bool:
-    orig = getattr(exc, "orig", None)
-    args = getattr(orig, "args", ())
-    if args and args[0] == _MYSQL_LOCK_WAIT_TIMEOUT:
-        return True
     if driver_error_code(exc) in _LOCK_WAIT_CODES:
         return True
     # Python < 3.11 has no sqlite_errorname; SQLite's busy error says this.
-    return "database is locked" in str(orig)
+    return "database is locked" in str(getattr(exc, "orig", ""))
 
 
 @contextmanager
