@@ -24,7 +24,6 @@ from zohocrmsdk.src.com.zoho.api.logger import Logger
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.record import RecordOperations
 from zohocrmsdk.src.com.zoho.crm.api.record import ResponseWrapper as RecordsWrapper
-from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 from zohocrmsdk.src.com.zoho.crm.api.util.api_response import APIResponse
 from zohocrmsdk.src.com.zoho.crm.api.util.utility import Utility
 
@@ -32,7 +31,6 @@ from zoho_tokenstore.standin_zoho import StandInZoho
 
 SDK_LOGGER = "SDKLogger"
 # Bounds the SDK's CRM requests; its OAuth requests (oauth_token.py) have no timeout at all.
-SDK_TIMEOUT_S = 10.0
 
 T = TypeVar("T")
 
@@ -87,18 +85,7 @@ def init_sdk(
         logger = Logger.get_instance(Logger.Levels.NOTSET, None)
     else:
         logger = Logger.get_instance(Logger.Levels.INFO, str(log_file))
-    Initializer.initialize(
-        environment=zoho.environment(),
-        token=token,
-        store=store,
-        sdk_config=SDKConfig(
-            auto_refresh_fields=False,
-            read_timeout=SDK_TIMEOUT_S,
-            connect_timeout=SDK_TIMEOUT_S,
-        ),
-        resource_path=str(resources),
-        logger=logger,
-    )
+    zoho.initialize_sdk(token, store, str(resources), logger)
 
 
 def get_leads() -> APIResponse:

@@ -17,11 +17,9 @@ from pathlib import Path
 from typing import Final, TextIO
 
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
-from zohocrmsdk.src.com.zoho.api.logger import Logger
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.record import RecordOperations
 from zohocrmsdk.src.com.zoho.crm.api.record import ResponseWrapper as RecordsWrapper
-from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 from .engine import build_engine, masked_url
@@ -35,7 +33,6 @@ DEFAULT_DEMO_URL: Final = "sqlite:///zohooauth-demo.db"
 DEMO_EMAIL: Final = "newcomer@example.com"
 DEMO_ZGID: Final = "20240001"
 DEMO_USER_NAME: Final = f"{DEMO_EMAIL}:{DEMO_ZGID}"
-_SDK_TIMEOUT_S: Final = 10.0
 _SDK_LOGGER: Final = "SDKLogger"
 
 
@@ -130,16 +127,7 @@ def _login(
     )
     resources = workdir / "sdk-resources"
     resources.mkdir()
-    Initializer.initialize(
-        environment=zoho.environment(),
-        token=token,
-        store=store,
-        sdk_config=SDKConfig(
-            auto_refresh_fields=False, read_timeout=_SDK_TIMEOUT_S, connect_timeout=_SDK_TIMEOUT_S
-        ),
-        resource_path=str(resources),
-        logger=Logger.get_instance(Logger.Levels.NOTSET, None),
-    )
+    zoho.initialize_sdk(token, store, str(resources))
     sdk_errors.check("logging in")
     row = _require_row(store, "after logging in")
     report.after_login = _values(row)
@@ -225,18 +213,7 @@ def _restart(
             client_secret=zoho.DEFAULT_CLIENT_SECRET,
             refresh_token=report.after_refresh["refresh_token"],
         )
-        Initializer.initialize(
-            environment=zoho.environment(),
-            token=token,
-            store=store,
-            sdk_config=SDKConfig(
-                auto_refresh_fields=False,
-                read_timeout=_SDK_TIMEOUT_S,
-                connect_timeout=_SDK_TIMEOUT_S,
-            ),
-            resource_path=str(workdir / "sdk-resources"),
-            logger=Logger.get_instance(Logger.Levels.NOTSET, None),
-        )
+        zoho.initialize_sdk(token, store, str(workdir / "sdk-resources"))
         sdk_errors.check("restarting")
         leads = _get_leads(sdk_errors)
         after = dict(zoho.calls)

@@ -23,9 +23,12 @@ from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 # The SDK ships no type hints. `unused-ignore` keeps --strict quiet if a config later ignores it.
+from zohocrmsdk.src.com.zoho.api.logger import Logger
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import (  # type: ignore[import-untyped, unused-ignore]
     DataCenter,
 )
+from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 
 __all__ = ["StandInUser", "StandInZoho"]
 
@@ -44,6 +47,8 @@ LEADS_PATH = "/crm/v8/Leads"
 _AUTH_PREFIX = "Zoho-oauthtoken "
 _MAX_BODY = 64 * 1024
 _REQUEST_TIMEOUT_S = 10.0
+#: The SDK's CRM read/connect timeouts when pointed at the stand-in (its OAuth calls have none).
+SDK_TIMEOUT_S = 10.0
 _JOIN_TIMEOUT_S = 10.0
 
 # Zoho's field metadata for the few Leads fields the stand-in returns; "text" maps to String.
@@ -239,6 +244,29 @@ class StandInZoho:
         """An SDK Environment pointing at this server (``DataCenter.get`` returns None for it)."""
         base = self.base_url
         return DataCenter.Environment(base, base + TOKEN_PATH, base)
+
+    def initialize_sdk(
+        self, token: Any, store: Any, resource_path: str, logger: Any = None
+    ) -> None:
+        """``Initializer.initialize`` pointed at this stand-in, with bounded CRM timeouts.
+
+        Field metadata goes under ``resource_path`` (the SDK's default is the working directory);
+        ``logger`` defaults to an SDK logger that writes no file.
+        """
+        Initializer.initialize(
+            environment=self.environment(),
+            token=token,
+            store=store,
+            sdk_config=SDKConfig(
+                auto_refresh_fields=False,
+                read_timeout=SDK_TIMEOUT_S,
+                connect_timeout=SDK_TIMEOUT_S,
+            ),
+            resource_path=resource_path,
+            logger=logger
+            if logger is not None
+            else Logger.get_instance(Logger.Levels.NOTSET, None),
+        )
 
     # -- users, clients and codes -------------------------------------------------------------
 
