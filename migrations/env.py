@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy.pool import NullPool
 
 from zoho_tokenstore.engine import build_engine, write_engine
-from zoho_tokenstore.migration import version_table
+from zoho_tokenstore.migration import rename_legacy_revisions, version_table
 from zoho_tokenstore.model import TABLE_NAME, token_table
 
 config = context.config
@@ -59,6 +59,7 @@ def run_migrations_offline() -> None:
 
 
 def _run_on(connection: Connection) -> None:
+    rename_legacy_revisions(connection, table_name)
     _configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
         context.run_migrations()

@@ -14,7 +14,7 @@ from refresh_workers import WorkerPlan, api_worker
 from sdk_helpers import get_leads, grant_token, init_sdk, lead_descriptions
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.model import TOKEN_TABLE
-from zoho_tokenstore.standin_zoho import StandInZoho
+from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 ALICE = "alice@example.com"
 ALICE_NAME = f"{ALICE}:10000001"

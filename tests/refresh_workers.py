@@ -23,7 +23,7 @@ from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 
 from sdk_helpers import get_leads, lead_descriptions, recorded_sdk_log
 from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore
-from zoho_tokenstore.standin_zoho import SDK_TIMEOUT_S, TOKEN_PATH
+from zoho_tokenstore.testing.standin_zoho import SDK_TIMEOUT_S, TOKEN_PATH
 
 
 @dataclass(frozen=True)

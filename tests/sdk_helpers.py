@@ -27,7 +27,7 @@ from zohocrmsdk.src.com.zoho.crm.api.record import ResponseWrapper as RecordsWra
 from zohocrmsdk.src.com.zoho.crm.api.util.api_response import APIResponse
 from zohocrmsdk.src.com.zoho.crm.api.util.utility import Utility
 
-from zoho_tokenstore.standin_zoho import StandInZoho
+from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 SDK_LOGGER = "SDKLogger"
 # Bounds the SDK's CRM requests; its OAuth requests (oauth_token.py) have no timeout at all.

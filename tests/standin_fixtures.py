@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from sdk_helpers import SdkLogRecorder, fail_on_sdk_errors, recorded_sdk_log, reset_sdk
-from zoho_tokenstore.standin_zoho import StandInZoho
+from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 
 @pytest.fixture

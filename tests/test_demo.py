@@ -19,7 +19,7 @@ from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
 from zoho_tokenstore.demo import DEMO_USER_NAME, run_demo
-from zoho_tokenstore.standin_zoho import DEFAULT_CLIENT_SECRET
+from zoho_tokenstore.testing.standin_zoho import DEFAULT_CLIENT_SECRET
 
 Rows = Callable[[], list[dict[str, Any]]]
 STEPS = ("Migrate", "Stand-in", "Login", "API call", "Expire", "Refresh", "Restart")

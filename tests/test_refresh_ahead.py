@@ -15,7 +15,7 @@ from refresh_setup import ALICE, ALICE_NAME, expire, log_in, set_expiry
 from sdk_helpers import SdkLogRecorder, get_leads, init_sdk, lead_descriptions
 from token_factory import fields_of, full_token
 from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore
-from zoho_tokenstore.standin_zoho import StandInZoho
+from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 
 def in_ms(seconds: float) -> str:

@@ -19,7 +19,7 @@ from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions
 from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore
 from zoho_tokenstore.model import TOKEN_TABLE
 from zoho_tokenstore.row_lock import locked_row
-from zoho_tokenstore.standin_zoho import StandInZoho
+from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 
 def read_row(db_url: URL) -> dict[str, object]:

@@ -13,7 +13,7 @@ from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions, run_at_onc
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.model import TOKEN_TABLE
 from zoho_tokenstore.row_lock import locked_row
-from zoho_tokenstore.standin_zoho import StandInZoho
+from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 WORKERS = 8
 CALLS = 3

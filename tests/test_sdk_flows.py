@@ -34,7 +34,7 @@ from sdk_helpers import (
 )
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.model import OAuthTokenRow
-from zoho_tokenstore.standin_zoho import StandInZoho
+from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 ALICE, ALICE_ZGID = "alice@example.com", "777"
 BOB, BOB_ZGID = "bob@example.com", "888"

@@ -23,7 +23,7 @@ from sdk_helpers import (
     read_file_store,
     run_at_once,
 )
-from zoho_tokenstore.standin_zoho import StandInZoho
+from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 HTTP_TIMEOUT_S = 5.0
 ALICE = "alice@example.com"

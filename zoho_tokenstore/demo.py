@@ -25,8 +25,8 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from .engine import build_engine, masked_url
 from .masking import mask
 from .migration import current_revision, upgrade
-from .standin_zoho import StandInZoho
 from .store import SQLAlchemyTokenStore
+from .testing.standin_zoho import StandInZoho
 
 #: Where the demo keeps its tokens unless ``--url`` says otherwise: a file in the current directory.
 DEFAULT_DEMO_URL: Final = "sqlite:///zohooauth-demo.db"

@@ -15,7 +15,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, String, column, inspect, update
+from sqlalchemy import table as sa_table
 from sqlalchemy.engine import URL
 
 from .engine import build_engine, masked_url, write_engine
@@ -25,6 +26,10 @@ from .model import TABLE_NAME, token_table
 VERSION_TABLE: Final = "zoho_tokenstore_alembic_version"
 
 _PACKAGE_DIR: Final = Path(__file__).resolve().parent
+
+#: Revision ids of earlier releases and the ids they carry now (a plain "0001" could collide with a
+#: host application's own numbering). Version tables still holding an old id are rewritten in place.
+LEGACY_REVISION_IDS: Final = {"0001": "zoho_tokenstore_0001"}
 
 
 def migrations_path() -> Path:
@@ -64,7 +69,22 @@ def current_revision(engine: Engine, table_name: str = TABLE_NAME) -> str | None
     with engine.connect() as connection:
         options = {"version_table": version_table(table_name)}
         context = MigrationContext.configure(connection, opts=options)
-        return context.get_current_revision()
+        current = context.get_current_revision()
+        return LEGACY_REVISION_IDS.get(current, current) if current is not None else None
+
+
+def rename_legacy_revisions(connection: Connection, table_name: str = TABLE_NAME) -> None:
+    """Rewrite a version table that still records an earlier release's revision id.
+
+    Runs on the migration's own connection and transaction, before Alembic reads the version.
+    """
+    table = version_table(table_name)
+    if not inspect(connection).has_table(table):
+        return
+    version_num = column("version_num", String(32))
+    versions = sa_table(table, version_num)
+    for old, new in LEGACY_REVISION_IDS.items():
+        connection.execute(update(versions).where(version_num == old).values(version_num=new))
 
 
 def upgrade(

@@ -8,11 +8,12 @@ issue exactly one statement. See ``shared/reference/SDK-CONTRACT.md`` for how th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final
 
 from sqlalchemy import (
+    Connection,
     Engine,
     RowMapping,
     Select,
@@ -169,23 +170,34 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         ``None`` fields never erase stored values. A new row gets a random id, set on ``token``. A
         concurrent insert of the same user is caught by the unique user_name and becomes an update.
         """
-        token = require_token(token, "save_token")
+        self.save_tokens([token], operation="save_token")
+
+    def save_tokens(self, tokens: Sequence[OAuthToken], *, operation: str = "save_tokens") -> None:
+        """Save several tokens in one transaction, each as ``save_token`` would: all or none.
+
+        Not part of the SDK's interface: tools use it (importing another store's tokens) so that a
+        batch either lands whole or leaves the table as it was.
+        """
+        checked = [require_token(token, operation) for token in tokens]
         self._check_open()
-        values = token_values(token)
-        if not any(values[column] for column in CREDENTIAL_COLUMNS):
-            raise store_error(
-                "save_token: refusing to save a token with no refresh, grant or access token"
-            )
+        batch = [token_values(token) for token in checked]
+        for values in batch:
+            if not any(values[column] for column in CREDENTIAL_COLUMNS):
+                raise store_error(
+                    f"{operation}: refusing to save a token with no refresh, grant or access token"
+                )
         for attempt in range(1, SAVE_ATTEMPTS + 1):
             try:
-                row_id, stored = self._save_once(values)
+                with self._writer.begin() as connection:
+                    saved = [self._save_in(connection, values) for values in batch]
             except sa_exc.SQLAlchemyError as exc:
                 if attempt < SAVE_ATTEMPTS and is_retryable(exc):
                     continue
-                raise database_error("save_token", exc) from exc
-            token.set_id(row_id)
-            if stored is not None:
-                fill_empty_fields(token, stored)
+                raise database_error(operation, exc) from exc
+            for token, (row_id, stored) in zip(checked, saved, strict=True):
+                token.set_id(row_id)
+                if stored is not None:
+                    fill_empty_fields(token, stored)
             return
 
     def delete_token(self, id: str) -> None:  # noqa: A002  # the SDK's parameter name
@@ -277,23 +289,20 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             return self._by_column["refresh_token"], {"value": refresh}
         return None
 
-    def _save_once(self, values: Values) -> tuple[str, RowMapping | None]:
-        """One write transaction: locate the row, then update it or insert a new one."""
-        with self._writer.begin() as connection:
-            row = None
-            for query, params in self._save_targets(values):
-                row = connection.execute(query, params).mappings().first()
-                if row is not None:
-                    break
-            if row is None:
-                row_id = values["id"] or new_token_id()
-                connection.execute(insert(self._table).values({**values, "id": row_id}))
-                return row_id, None
-            changes = {k: v for k, v in values.items() if v is not None and k != "id"}
-            connection.execute(
-                update(self._table).where(self._table.c.id == row["id"]).values(changes)
-            )
-            return str(row["id"]), row
+    def _save_in(self, connection: Connection, values: Values) -> tuple[str, RowMapping | None]:
+        """Within the caller's write transaction: locate the row, then update it or insert one."""
+        row = None
+        for query, params in self._save_targets(values):
+            row = connection.execute(query, params).mappings().first()
+            if row is not None:
+                break
+        if row is None:
+            row_id = values["id"] or new_token_id()
+            connection.execute(insert(self._table).values({**values, "id": row_id}))
+            return row_id, None
+        changes = {k: v for k, v in values.items() if v is not None and k != "id"}
+        connection.execute(update(self._table).where(self._table.c.id == row["id"]).values(changes))
+        return str(row["id"]), row
 
     def _save_targets(self, values: Values) -> list[tuple[Select[Any], dict[str, str]]]:
         """Where a saved token's row may be, in order: by id (else by user name), else as find_token."""

@@ -1,6 +1,6 @@
 """Create the oauthtoken table.
 
-Revision ID: 0001
+Revision ID: zoho_tokenstore_0001
 Revises:
 Create Date: 2026-11-27
 
@@ -13,9 +13,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context, op
 
-revision = "0001"
+#: Prefixed, so it cannot collide with a host application's own revision ids; databases that
+#: recorded the earlier id "0001" are carried over by ``zoho_tokenstore.migration``.
+revision = "zoho_tokenstore_0001"
 down_revision = None
-branch_labels = None
+branch_labels = ("zoho_tokenstore",)
 depends_on = None
 
 
