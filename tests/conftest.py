@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL
 
 from databases import BACKENDS, server_problem, throwaway_database
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
-from zoho_tokenstore.model import OAuthTokenRow
+from zoho_tokenstore.model import COLUMN_NAMES, OAuthTokenRow
 
 # Fixtures for the stand-in Zoho server and a guarded SDK (see standin_fixtures.py).
 pytest_plugins = ["standin_fixtures"]
@@ -107,13 +107,17 @@ def store(db_url: URL) -> Iterator[SQLAlchemyTokenStore]:
 
 @pytest.fixture
 def rows(db_url: URL) -> Iterator[object]:
-    """Reads the token table directly (not through the store), as a list of dicts ordered by id."""
+    """Reads the token table directly (not through the store), as a list of dicts ordered by id.
+
+    The token's own columns only: the lookup-hash columns are the store's business (encryption).
+    """
     engine = sa.create_engine(db_url)
     table = OAuthTokenRow.__table__
+    columns = [table.c[name] for name in COLUMN_NAMES]
 
     def read() -> list[dict[str, object]]:
         with engine.connect() as connection:
-            result = connection.execute(sa.select(table).order_by(table.c.id))
+            result = connection.execute(sa.select(*columns).order_by(table.c.id))
             return [dict(row) for row in result.mappings()]
 
     yield read

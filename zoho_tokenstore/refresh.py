@@ -23,6 +23,7 @@ from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
+from .encrypted_columns import with_lookup_hashes
 from .errors import database_error, store_error
 from .row_lock import LockWaitTimeout, locked_row
 from .token_codec import token_from_row, token_values
@@ -114,8 +115,11 @@ class Refresher:
             if not self._stale(current):
                 return current  # another worker refreshed while we waited for the lock
             changes = self._request(current, initializer, url)
+            # with_lookup_hashes: a new refresh token must be found by its own hash.
             connection.execute(
-                update(self._table).where(self._table.c.id == current["id"]).values(changes)
+                update(self._table)
+                .where(self._table.c.id == current["id"])
+                .values(with_lookup_hashes(self._table, changes))
             )
             return {**current, **changes}
 
