@@ -165,7 +165,8 @@ def unreadable_row_error(
     else:
         tried = "no keys (this store has no encryption_keys)"
         fix = (
-            "pass encryption_keys=[...] to SQLAlchemyTokenStore or set " + KEYS_ENVIRONMENT_VARIABLE
+            "pass encryption_keys=[...] to SQLAlchemyTokenStore "
+            f"(command line: set ${KEYS_ENVIRONMENT_VARIABLE})"
         )
     return store_error(
         f"{operation}: {where} holds an encrypted token that cannot be read with {tried}: {fix}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..encryption import keys_from_environment
 from ..masking import mask
 from ..store import SQLAlchemyTokenStore
 from .common import Commands, add_database_options, table_of, url_of, where
@@ -21,7 +22,12 @@ def register(commands: Commands) -> None:
 
 
 def _tokens(args: argparse.Namespace) -> int:
-    with SQLAlchemyTokenStore(url_of(args), table_name=table_of(args)) as store:
+    keys = (
+        keys_from_environment() or None
+    )  # encrypted tokens read with $ZOHO_TOKENSTORE_ENCRYPTION_KEYS
+    with SQLAlchemyTokenStore(
+        url_of(args), table_name=table_of(args), encryption_keys=keys
+    ) as store:
         tokens = store.get_tokens()
     print(f"{len(tokens)} stored token(s) in {where(args)}")
     for token in tokens:
