@@ -156,4 +156,22 @@ def _rewrite_row(
     return True if connection.execute(statement).rowcount == 1 else None
 
 
-__all__ = ["DEFAULT_BATCH_SIZE", "RewriteProgress", "rewrite_rows"]
+def scrub_sqlite(engine: Engine) -> bool | None:
+    """On SQLite, drop what a rewrite left behind: old values in freed pages and in the WAL.
+
+    Checkpoint, ``VACUUM`` (rebuilds the file from live rows only), checkpoint again truncating the
+    WAL. Returns whether the WAL could be emptied (not while another connection reads), or ``None``
+    on other backends, whose old row versions are the server's to reclaim (see docs/encryption.md).
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+    with engine.connect() as connection:
+        # pysqlite runs without implicit transactions on our engines (engine.py): VACUUM may run.
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.exec_driver_sql("VACUUM")
+        result = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+        connection.commit()
+    return result is None or int(result[0]) == 0  # (busy, log frames, checkpointed frames)
+
+
+__all__ = ["DEFAULT_BATCH_SIZE", "RewriteProgress", "rewrite_rows", "scrub_sqlite"]

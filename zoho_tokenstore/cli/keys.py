@@ -13,7 +13,7 @@ from typing import TextIO
 from ..encryption import KEYS_ENVIRONMENT_VARIABLE, TokenCipher, generate_key, keys_from_environment
 from ..engine import build_engine
 from ..errors import store_error
-from ..key_rotation import DEFAULT_BATCH_SIZE, RewriteProgress, rewrite_rows
+from ..key_rotation import DEFAULT_BATCH_SIZE, RewriteProgress, rewrite_rows, scrub_sqlite
 from ..migration import schema_problem
 from .common import Commands, add_database_options, table_of, url_of, where
 
@@ -91,14 +91,23 @@ def _rewrite(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return INTERRUPTED_STATUS
+        display.finish()
+        scrubbed = scrub_sqlite(engine)
     finally:
         engine.dispose()
-    display.finish()
     target = "in plaintext" if args.decrypt else f"under key {cipher.fingerprints[0]}"
     print(
         f"{where(args)}: {progress.checked} row(s) checked, {progress.rewritten} rewritten "
         f"{target}, {progress.checked - progress.rewritten - len(progress.left_ids)} already so"
     )
+    if scrubbed is False:
+        print(
+            f"{verb}: another connection kept reading, so SQLite's WAL may still hold old values; "
+            f"run `zoho-tokenstore {verb}` again when no application uses the database",
+            file=sys.stderr,
+        )
+    elif scrubbed:
+        print("SQLite: freed pages and the WAL were cleared of the old values (VACUUM, checkpoint)")
     if progress.left_ids:
         print(
             f"{len(progress.left_ids)} row(s) kept changing while being rewritten; run "
