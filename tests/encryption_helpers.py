@@ -20,11 +20,12 @@ TABLE: Final = OAuthTokenRow.__table__
 
 
 def raw_rows(url: URL) -> list[dict[str, Any]]:
-    """Every row exactly as stored (ciphertext, hashes), ordered by id."""
+    """Every row exactly as stored (ciphertext, hashes), ordered by id, whatever the schema revision."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
-            result = connection.execute(sa.select(TABLE).order_by(TABLE.c.id))
+            table = sa.Table(TABLE.name, sa.MetaData(), autoload_with=connection)
+            result = connection.execute(sa.select(table).order_by(table.c.id))
             return [dict(row) for row in result.mappings()]
     finally:
         engine.dispose()
