@@ -3,7 +3,8 @@
 Safe while applications use the table: rows are rewritten in batches, one short transaction each,
 and every row's UPDATE is conditional on the values it read (``WHERE`` each encrypted column still
 holds the ciphertext or plaintext read), so a token an application saved meanwhile is never
-overwritten with an older one; such a row is read again and retried. Interrupting loses at most the
+overwritten with an older one; such a row is read again, under its lock, and retried. The batch
+reads take no locks, so applications wait for no more than one row's UPDATE. Interrupting loses at most the
 current batch (rolled back), and a re-run skips rows that are already done.
 """
 
@@ -38,6 +39,8 @@ class RewriteProgress:
     total: int
     checked: int = 0
     rewritten: int = 0
+    #: Rows an application saved between our read and our write: read again and retried.
+    retried: int = 0
     left_ids: list[str] = field(default_factory=list)
 
 
@@ -78,9 +81,8 @@ def rewrite_rows(
         if not batch:
             return progress
         last_id = str(batch[-1]["id"])
-        for (
-            row_id
-        ) in retry:  # changed by an application meanwhile: read it again, in a new transaction
+        progress.retried += len(retry)
+        for row_id in retry:  # an application saved it meanwhile: again, under the row's lock
             _retry_row(writer, table, cipher, row_id, decrypt, progress)
         progress.checked += len(batch)
         if on_batch is not None:
@@ -95,9 +97,11 @@ def _retry_row(
     decrypt: bool,
     progress: RewriteProgress,
 ) -> None:
+    # FOR UPDATE (PostgreSQL, MySQL/MariaDB; SQLite's writer holds the database lock anyway):
+    # a row that an application saves on every call cannot change between our read and write.
     for _ in range(ROW_ATTEMPTS):
         with writer.begin() as connection:
-            query = select(*_raw_columns(table)).where(table.c.id == row_id)
+            query = select(*_raw_columns(table)).where(table.c.id == row_id).with_for_update()
             row = connection.execute(query).mappings().first()
             if row is None:
                 return  # deleted meanwhile: nothing to rewrite
