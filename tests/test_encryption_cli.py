@@ -257,3 +257,41 @@ def _run_cli(url: URL, command: str, *keys: bytes) -> int:
             del os.environ[KEYS_ENVIRONMENT_VARIABLE]
         else:
             os.environ[KEYS_ENVIRONMENT_VARIABLE] = previous
+
+
+def test_the_demo_with_encrypt_shows_the_row_as_stored_and_as_the_sdk_sees_it(
+    db_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    clean_sdk: object,
+) -> None:
+    _set_keys(monkeypatch, KEY_1)
+    assert main(["demo", "--encrypt", "--url", _url(db_url)]) == 0
+    out = capsys.readouterr().out
+    assert "as the database holds it" in out and "as the SDK gets it from the store" in out
+    assert f"encrypts under key {TokenCipher([KEY_1]).fingerprints[0]}" in out
+    assert "refresh_token      gAAAAA" in out
+    [row] = raw_rows(db_url)
+    assert_encrypted_under(row, KEY_1)
+    with SQLAlchemyTokenStore(db_url, encryption_keys=[KEY_1]) as store:
+        [token] = store.get_tokens()
+    for secret in (
+        token.get_client_secret(),
+        token.get_refresh_token(),
+        token.get_access_token(),
+        token.get_grant_token(),
+        KEY_1.decode(),
+    ):
+        assert secret and secret not in out
+
+
+@pytest.mark.sqlite
+def test_the_demo_with_encrypt_and_no_keys_uses_a_fresh_key_and_a_throwaway_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    clean_sdk: object,
+) -> None:  # fmt: skip
+    monkeypatch.delenv(KEYS_ENVIRONMENT_VARIABLE, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--encrypt"]) == 0
+    assert "using a fresh key for this run only" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []  # nothing left behind under a key nobody has

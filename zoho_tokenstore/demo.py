@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TextIO
 
+from sqlalchemy import select
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.record import RecordOperations
@@ -25,6 +26,7 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from .engine import build_engine, masked_url
 from .masking import mask
 from .migration import current_revision, upgrade
+from .model import token_table
 from .store import SQLAlchemyTokenStore
 from .testing.standin_zoho import StandInZoho
 
@@ -51,10 +53,19 @@ class DemoReport:
     calls: dict[str, int] = field(default_factory=dict)
 
 
-def run_demo(url: str = DEFAULT_DEMO_URL, out: TextIO | None = None) -> DemoReport:
-    """Migrate ``url``, then log in, call the API, expire, refresh and restart against the stand-in."""
+def run_demo(
+    url: str = DEFAULT_DEMO_URL,
+    out: TextIO | None = None,
+    encryption_keys: Sequence[str | bytes] | None = None,
+) -> DemoReport:
+    """Migrate ``url``, then log in, call the API, expire, refresh and restart against the stand-in.
+
+    With ``encryption_keys`` the store encrypts, and the login step also shows the row as the
+    database holds it (ciphertext, lookup hashes) beside what the SDK gets.
+    """
     say = _Printer(out)
     report = DemoReport(url=masked_url(url))
+    keys = list(encryption_keys) if encryption_keys else None
     say(
         "Zoho token store demo: the real Zoho CRM SDK keeps its OAuth tokens in your database.\n"
         "It talks to a local stand-in for Zoho, so no account and no internet are needed.\n"
@@ -77,8 +88,10 @@ def run_demo(url: str = DEFAULT_DEMO_URL, out: TextIO | None = None) -> DemoRepo
             f"(accounts + CRM API, one user {DEMO_EMAIL}; SDK files go to a temp dir)",
         )
         try:
-            with SQLAlchemyTokenStore(url) as store:
+            with SQLAlchemyTokenStore(url, encryption_keys=keys) as store:
                 _login(zoho, store, Path(workdir), report, say, sdk_errors)
+                if keys:
+                    _show_encrypted_row(store, url, say)
                 say.step(
                     "API call",
                     _get_leads(sdk_errors),
@@ -86,11 +99,11 @@ def run_demo(url: str = DEFAULT_DEMO_URL, out: TextIO | None = None) -> DemoRepo
                     "it is valid, so nothing was refreshed or written",
                 )
                 _expire_and_refresh(zoho, store, report, say, sdk_errors)
-            _restart(zoho, url, Path(workdir), report, say, sdk_errors)
+            _restart(zoho, url, keys, Path(workdir), report, say, sdk_errors)
         finally:
             _forget_sdk_state()
         report.calls = dict(sorted(zoho.calls.items()))
-    with SQLAlchemyTokenStore(url) as store:
+    with SQLAlchemyTokenStore(url, encryption_keys=keys) as store:
         row = _require_row(store, "at the end")
         others = len(store.get_tokens()) - 1
     say("\nWhat is stored now (secrets masked):\n  " + _describe(row))
@@ -200,6 +213,7 @@ def _expire_and_refresh(
 def _restart(
     zoho: StandInZoho,
     url: str,
+    keys: list[str | bytes] | None,
     workdir: Path,
     report: DemoReport,
     say: _Printer,
@@ -207,7 +221,7 @@ def _restart(
 ) -> None:
     _forget_sdk_state()
     before = dict(zoho.calls)
-    with SQLAlchemyTokenStore(url) as store:
+    with SQLAlchemyTokenStore(url, encryption_keys=keys) as store:
         token = OAuthToken(
             client_id=zoho.DEFAULT_CLIENT_ID,
             client_secret=zoho.DEFAULT_CLIENT_SECRET,
@@ -230,6 +244,47 @@ def _restart(
         "refresh_token); find_token matched the row by its refresh token, so the SDK used the",
         "stored access token: no login, no refresh, nothing written",
     )
+
+
+def _show_encrypted_row(store: SQLAlchemyTokenStore, url: str, say: _Printer) -> None:
+    """The demo user's row twice: as the database holds it, and as the SDK gets it from the store."""
+    table = token_table()
+    engine = build_engine(url)
+    try:
+        with engine.connect() as connection:
+            held = (
+                connection.execute(select(table).where(table.c.user_name == DEMO_USER_NAME))
+                .mappings()
+                .one()
+            )
+    finally:
+        engine.dispose()
+    token = _require_row(store, "after logging in")
+    lines = [
+        f"the store encrypts under key {store.key_fingerprints[0]} (a fingerprint, not the key):",
+        "  as the database holds it (what a stolen dump or backup shows):",
+    ]
+    for column in ("client_secret", "refresh_token", "access_token", "grant_token"):
+        lines.append(f"    {column:<18} {_clipped(held[column])}")
+    lines.append(
+        f"    {'refresh_token_hash':<18} {_clipped(held['refresh_token_hash'])}  (HMAC, for lookups)"
+    )
+    lines.append(
+        f"    {'user_name':<18} {held['user_name']}  (user, client id, expiry, URLs stay readable)"
+    )
+    lines.append("  as the SDK gets it from the store (decrypted; masked here):")
+    lines.append(
+        f"    client_secret={mask(token.get_client_secret())} refresh={mask(token.get_refresh_token())}"
+        f" access={mask(token.get_access_token())} grant={mask(token.get_grant_token())}"
+    )
+    say.step("Encrypted", *lines)
+
+
+def _clipped(value: str | None) -> str:
+    """A stored value shortened for display (ciphertext is not secret, but it is long)."""
+    if value is None:
+        return "NULL"
+    return value if len(value) <= 40 else f"{value[:32]}... ({len(value)} characters)"
 
 
 # -- helpers --------------------------------------------------------------------------------------
