@@ -18,6 +18,7 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from encryption_helpers import KEY_1, KEY_2, KEY_3, assert_encrypted_under, raw_rows
 from token_factory import fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore
+from zoho_tokenstore.encrypted_columns import credential_match, credential_params
 from zoho_tokenstore.encryption import ENCRYPTED_COLUMNS, TokenCipher, generate_key
 from zoho_tokenstore.model import COLUMN_LENGTHS
 
@@ -267,3 +268,41 @@ def test_a_lookup_value_shaped_like_ciphertext_never_matches_stored_ciphertext(
     stolen = make_token(**CLIENT, refresh_token=row["refresh_token"])
     assert keyed_store.find_token(stolen) is None
     assert keyed_store.find_token(make_token(access_token=row["access_token"])) is None
+
+
+def test_a_lookup_by_token_with_two_keys_is_an_index_search_on_every_backend(
+    db_url: URL, backend: str
+) -> None:
+    # The hash branch and the plaintext (pre-encryption) branch each use an index: no table scan.
+    with SQLAlchemyTokenStore(db_url, encryption_keys=[KEY_2, KEY_1]) as store:
+        store.save_tokens([full_token(n) for n in range(2000)])
+        table = store._table  # the store's own keyed table: the statement it runs
+        probe = fields_of(full_token(7))["refresh_token"]
+        query = sa.select(table).where(credential_match(table, "refresh_token", "value")).limit(1)
+        compiled = query.compile(dialect=store.engine.dialect)
+        parameters = compiled.construct_params(credential_params(table, "value", str(probe)))
+        sql = str(compiled)
+        with store.engine.connect() as connection:
+            plan = _plan(backend, connection, sql, compiled, parameters)
+    assert "refresh_token_hash" in plan, plan
+    if backend == "sqlite":
+        assert "SCAN" not in plan and "USING INDEX ix_oauthtoken_refresh_token " in plan, plan
+    elif backend == "postgresql":
+        assert "Seq Scan" not in plan and "ix_oauthtoken_refresh_token " in plan, plan
+    else:
+        assert "'ALL'" not in plan and "ix_oauthtoken_refresh_token'" in plan, plan
+
+
+def _plan(backend: str, connection: Any, sql: str, compiled: Any, parameters: Any) -> str:
+    if backend == "sqlite":
+        connection.exec_driver_sql("ANALYZE")
+        positional = tuple(parameters[name] for name in compiled.positiontup)
+        rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, positional).all()
+        return "\n".join(str(row[-1]) + " " for row in rows)
+    if backend == "postgresql":
+        connection.exec_driver_sql("ANALYZE oauthtoken")
+        rows = connection.exec_driver_sql("EXPLAIN " + sql, parameters).all()
+        return "\n".join(str(row[0]) + " " for row in rows)
+    connection.exec_driver_sql("ANALYZE TABLE oauthtoken").all()
+    result = connection.exec_driver_sql("EXPLAIN " + sql, parameters).mappings().all()
+    return "\n".join(repr(dict(row)) for row in result)
