@@ -25,7 +25,7 @@ from bench_timing import Cell, calibrate, measure
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.encryption import TokenCipher
 from zoho_tokenstore.engine import build_engine
-from zoho_tokenstore.key_rotation import rewrite_rows
+from zoho_tokenstore.key_rotation import refresh_statistics, rewrite_rows
 
 OPERATIONS = (BY_ID, BY_USER, BY_REFRESH, SAVE_UPDATE)
 
@@ -78,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     # The oldest key first, so a two-key store reads every row after a failed try.
                     engine = build_engine(url)
                     rewrite_rows(engine, TokenCipher(list(reversed(keys))), batch_size=1000)
+                    refresh_statistics(engine)  # as `zoho-tokenstore encrypt` does
                     engine.dispose()
                 chosen = target(backend, url, rows, keys if keyed else None)
                 stack.callback(chosen.close)

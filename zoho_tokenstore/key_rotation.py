@@ -160,6 +160,24 @@ def _rewrite_row(
     return True if connection.execute(statement).rowcount == 1 else None
 
 
+def refresh_statistics(engine: Engine, table_name: str | None = None) -> None:
+    """Re-analyze the table after a rewrite: the hash columns went from all NULL to all distinct.
+
+    Statistics taken before (an ``ANALYZE`` after the upgrade; SQLite never re-analyzes by itself)
+    make the planner scan the table for a lookup by token instead of using the hash index.
+    """
+    table = token_table(table_name) if table_name else token_table()
+    name = engine.dialect.identifier_preparer.quote(table.name)
+    statement = {
+        "sqlite": f"ANALYZE {name}",
+        "postgresql": f"ANALYZE {name}",
+    }.get(engine.dialect.name, f"ANALYZE TABLE {name}")
+    with write_engine(engine).begin() as connection:
+        result = connection.exec_driver_sql(statement)
+        if result.returns_rows:  # MySQL/MariaDB answer with a status table
+            result.all()
+
+
 def scrub_sqlite(engine: Engine) -> bool | None:
     """On SQLite, drop what a rewrite left behind: old values in freed pages and in the WAL.
 
@@ -178,4 +196,10 @@ def scrub_sqlite(engine: Engine) -> bool | None:
     return result is None or int(result[0]) == 0  # (busy, log frames, checkpointed frames)
 
 
-__all__ = ["DEFAULT_BATCH_SIZE", "RewriteProgress", "rewrite_rows", "scrub_sqlite"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "RewriteProgress",
+    "refresh_statistics",
+    "rewrite_rows",
+    "scrub_sqlite",
+]

@@ -13,7 +13,13 @@ from typing import TextIO
 from ..encryption import KEYS_ENVIRONMENT_VARIABLE, TokenCipher, generate_key, keys_from_environment
 from ..engine import build_engine
 from ..errors import store_error
-from ..key_rotation import DEFAULT_BATCH_SIZE, RewriteProgress, rewrite_rows, scrub_sqlite
+from ..key_rotation import (
+    DEFAULT_BATCH_SIZE,
+    RewriteProgress,
+    refresh_statistics,
+    rewrite_rows,
+    scrub_sqlite,
+)
 from ..migration import schema_problem
 from .common import Commands, add_database_options, table_of, url_of, where
 
@@ -92,6 +98,7 @@ def _rewrite(args: argparse.Namespace) -> int:
             )
             return INTERRUPTED_STATUS
         display.finish()
+        refresh_statistics(engine, table_of(args))
         scrubbed = scrub_sqlite(engine)
     finally:
         engine.dispose()
