@@ -22,7 +22,7 @@ from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 from bench_data import COLUMNS, Row, driver_args
-from token_factory import make_token  # tests/ is on sys.path via bench_data
+from token_factory import make_token, valid_expiry  # tests/ is on sys.path via bench_data
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.engine import build_engine
 
@@ -70,7 +70,7 @@ def refreshed(row: Row) -> dict[str, str]:
     """
     values = dict(zip(COLUMNS, row, strict=True))
     values["access_token"] = f"{values['access_token'][:40]}.r{next(_refreshes)}"
-    values["expiry_time"] = str(int(values["expiry_time"]) + 3600000)
+    values["expiry_time"] = valid_expiry()
     return values
 
 
@@ -85,7 +85,7 @@ def new_user() -> dict[str, str | None]:
         "refresh_token": f"1000.new{n:028x}.refresh",
         "access_token": f"1000.new{n:028x}.access",
         "grant_token": f"1000.new{n:028x}.grant",
-        "expiry_time": "1795724181989",
+        "expiry_time": valid_expiry(),
         "redirect_url": "https://example.com/callback",
         "api_domain": "https://www.zohoapis.com",
     }
