@@ -11,6 +11,7 @@ Lookups match keyed hashes (``credential_match``); a write adds them (``with_loo
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -37,10 +38,12 @@ from .encryption import (
     hash_column,
     looks_encrypted,
 )
-from .model import NAMING_CONVENTION
+from .model import NAMING_CONVENTION, OAuthTokenRow, row_class_for_table, token_table
 
 #: Where a store's table keeps its cipher (``None``: a store without keys).
 CIPHER_INFO_KEY: Final = "zoho_tokenstore_cipher"
+
+_store_numbers = itertools.count(1)
 
 
 class EncryptedString(TypeDecorator[str]):
@@ -96,6 +99,13 @@ def keyed_table(table: Table, cipher: TokenCipher | None) -> Table:
     ]
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     return Table(table.name, metadata, *columns, info={CIPHER_INFO_KEY: cipher})
+
+
+def keyed_row_class(table_name: str, cipher: TokenCipher | None) -> type[OAuthTokenRow]:
+    """A mapped class for one store: the model's class for ``table_name``, its encrypted columns
+    carrying ``cipher`` (derived with ``model.row_class_for_table``; one per store, as keys are)."""
+    table = keyed_table(token_table(table_name), cipher)
+    return row_class_for_table(table, f"OAuthTokenRow_{table.name}_store{next(_store_numbers)}")
 
 
 def cipher_of(table: Table) -> TokenCipher | None:

@@ -1,8 +1,11 @@
 """``SQLAlchemyTokenStore``: the SDK's ``TokenStore`` on SQLite, PostgreSQL or MySQL/MariaDB.
 
 Each call is one short transaction on a pooled connection, so one store is safe to share between
-threads. All SQL is built by SQLAlchemy with bound parameters; the hot lookups are prepared once and
-issue exactly one statement. See ``shared/reference/SDK-CONTRACT.md`` for how the SDK calls us.
+threads. Every statement is built from the mapped class ``OAuthTokenRow`` (or the class derived from
+it for another table name), with bound parameters, and runs through SQLAlchemy's own execution, so
+events, logging and column types apply to all of them. A lookup is one SELECT, one round trip; a
+save by id one UPDATE in one transaction. See ``docs/store-design.md``, and
+``shared/reference/SDK-CONTRACT.md`` for how the SDK calls us.
 """
 
 from __future__ import annotations
@@ -10,16 +13,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
-    RowMapping,
     Select,
+    Table,
     bindparam,
     case,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -34,15 +39,15 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from .encrypted_columns import (
     credential_match,
     credential_params,
-    keyed_table,
+    keyed_row_class,
     unreadable_row_id,
     with_lookup_hashes,
 )
 from .encryption import TokenCipher, UnreadableValue, unreadable_row_error
 from .engine import build_engine, masked_url, read_engine, write_engine
-from .errors import database_error, is_retryable, store_error
+from .errors import database_error, store_error
 from .migration import schema_problem, upgrade
-from .model import TABLE_NAME, token_table
+from .model import TABLE_NAME, OAuthTokenRow, token_row_class
 from .refresh import RefreshAhead, Refresher, adopt_refreshed
 from .token_codec import (
     CREDENTIAL_COLUMNS,
@@ -55,9 +60,7 @@ from .token_codec import (
     token_values_unchecked,
     value_problem,
 )
-
-#: A save that loses a race (unique user_name, deadlock) is retried in a fresh transaction.
-SAVE_ATTEMPTS: Final = 3
+from .transactions import RowVanished, read, write
 
 
 def new_token_id() -> str:
@@ -89,7 +92,8 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             With keys, tokens and the client secret are stored encrypted under the newest key and
             found through keyed hashes; rows under an older key or written without keys still read
             (``zoho-tokenstore encrypt`` rewrites them). Without keys values are stored as given,
-            and a table holding encrypted values is refused rather than handed to the SDK.
+            and a table holding encrypted values is refused rather than handed to the SDK. See
+            ``docs/encryption.md``.
     """
 
     def __init__(
@@ -104,12 +108,12 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         encryption_keys: Sequence[bytes | str] | None = None,
     ) -> None:
         try:
-            schema_table = token_table(table_name)
+            token_row_class(table_name)  # refuses a name that is not a plain identifier
         except ValueError as exc:
             raise store_error(f"SQLAlchemyTokenStore: {exc}") from exc
         self._cipher = TokenCipher(encryption_keys) if encryption_keys is not None else None
-        # The store's own copy of the table: its encrypted columns carry the store's keys.
-        self._table = keyed_table(schema_table, self._cipher)
+        # The store's own class, derived from the model: its encrypted columns carry its keys.
+        self._row_class: type[OAuthTokenRow] = keyed_row_class(table_name, self._cipher)
         self._table_name = table_name
         self._owns_engine = not isinstance(url, Engine)
         self._engine = (
@@ -119,21 +123,21 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         self._reader = read_engine(self._engine)
         self._closed = False
         policy = RefreshAhead() if refresh_ahead is True else refresh_ahead or None
-        self._refresher = Refresher(self._engine, self._table, policy) if policy else None
-        self._by_id = select(self._table).where(self._table.c.id == bindparam("value"))
+        self._refresher = Refresher(self._engine, self._row_class, policy) if policy else None
+        row = self._row_class
+        self._by_id = select(row).where(row.id == bindparam("value"))
         self._by_column: dict[str, Select[Any]] = {
-            "user_name": select(self._table)
-            .where(self._table.c.user_name == bindparam("value"))
-            .limit(1)
+            "user_name": select(row).where(row.user_name == bindparam("value")).limit(1)
         }
+        table = self._table = cast(Table, row.__table__)
         for name in ("access_token", "grant_token", "refresh_token"):
             # Credentials are matched by keyed hash (and as written before encryption).
-            match = credential_match(self._table, name, "value")
-            self._by_column[name] = select(self._table).where(match).limit(1)
-        grant_match = credential_match(self._table, "grant_token", "grant")
-        refresh_match = credential_match(self._table, "refresh_token", "refresh")
+            match = credential_match(table, name, "value")
+            self._by_column[name] = select(row).where(match).limit(1)
+        grant_match = credential_match(table, "grant_token", "grant")
+        refresh_match = credential_match(table, "refresh_token", "refresh")
         self._by_grant_or_refresh = (
-            select(self._table)
+            select(row)
             .where(or_(grant_match, refresh_match))
             .order_by(case((grant_match, 0), else_=1))  # a grant-token match wins, as in FileStore
             .limit(1)
@@ -210,25 +214,30 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 raise store_error(
                     f"{operation}: refusing to save a token with no refresh, grant or access token"
                 )
-        for attempt in range(1, SAVE_ATTEMPTS + 1):
-            try:
-                with self._writer.begin() as connection:
-                    saved = [self._save_in(connection, values) for values in batch]
-            except sa_exc.SQLAlchemyError as exc:
-                if attempt < SAVE_ATTEMPTS and is_retryable(exc):
-                    continue
-                raise database_error(operation, exc) from exc
-            for token, (row_id, stored) in zip(checked, saved, strict=True):
-                token.set_id(row_id)
-                if stored is not None:
-                    fill_empty_fields(token, stored)
-            return
+
+        def save_all(connection: Connection) -> list[Saved]:
+            return [self._save_in(connection, values) for values in batch]
+
+        def landed(connection: Connection, saved: list[Saved]) -> bool:
+            return all(
+                self._holds(connection, row_id, values)
+                for (row_id, _), values in zip(saved, batch, strict=True)
+            )
+
+        saved = write(self._writer, self._reader, operation, save_all, landed)
+        for token, (row_id, stored) in zip(checked, saved, strict=True):
+            token.set_id(row_id)
+            if stored is not None:
+                fill_empty_fields(token, stored)
 
     def delete_token(self, id: str) -> None:  # noqa: A002  # the SDK's parameter name
         """Delete the row with this id; an unknown id raises ``SDKException(TOKEN_STORE)``."""
         token_id = require_id(id, "delete_token")
+        row = self._row_class
         deleted = self._write(
-            "delete_token", delete(self._table).where(self._table.c.id == token_id)
+            "delete_token",
+            delete(row).where(row.id == token_id),
+            gone=select(func.count()).select_from(row).where(row.id == token_id),
         )
         if deleted == 0:
             raise store_error(f"delete_token: no stored token has the id {_shown(token_id)}")
@@ -236,23 +245,21 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     def get_tokens(self) -> list[OAuthToken]:
         """Every stored token, complete, ordered by id (the SDK never calls this; tools do)."""
         self._check_open()
-        try:
-            with self._reader.connect() as connection:
-                try:
-                    rows = (
-                        connection.execute(select(self._table).order_by(self._table.c.id))
-                        .mappings()
-                        .all()
-                    )
-                except UnreadableValue as exc:
-                    raise self._unreadable("get_tokens", connection, exc, None, {}) from exc
-        except sa_exc.SQLAlchemyError as exc:
-            raise database_error("get_tokens", exc) from exc
+        everything = select(self._row_class).order_by(self._row_class.id)
+
+        def every_row(connection: Connection) -> Sequence[Mapping[Any, Any]]:
+            try:
+                return connection.execute(everything).mappings().all()
+            except UnreadableValue as exc:
+                raise self._unreadable("get_tokens", connection, exc, None, {}) from exc
+
+        rows = read(self._reader, "get_tokens", every_row)
         return [token_from_row(row) for row in rows]
 
     def delete_tokens(self) -> None:
         """Delete every stored token."""
-        self._write("delete_tokens", delete(self._table))
+        row = self._row_class
+        self._write("delete_tokens", delete(row), gone=select(func.count()).select_from(row))
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -340,29 +347,55 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             return self._by_column["refresh_token"], credential_params(table, "value", refresh)
         return None
 
-    def _save_in(self, connection: Connection, values: Values) -> tuple[str, RowMapping | None]:
-        """Within the caller's write transaction: locate the row, then update it or insert one."""
-        row = None
+    def _save_in(self, connection: Connection, values: Values) -> Saved:
+        """Within the caller's write transaction: update the token's row, or insert one.
+
+        With an id, one UPDATE usually does it: it also requires every column the token leaves
+        empty to be NULL in the row, so that a match means the row has nothing to fill the token
+        with (which needs a read). Otherwise the row is located (by id, else by the find_token
+        criteria), then updated; or a row is inserted. An UPDATE that finds its located row gone
+        (deleted meanwhile by another transaction) retries the save in a new transaction.
+        """
+        row = self._row_class
+        # with_lookup_hashes: every credential written gets its keyed hash (NULL without keys).
+        changes = with_lookup_hashes(
+            self._table, {k: v for k, v in values.items() if v is not None and k != "id"}
+        )
+        token_id = values["id"]
+        if token_id is not None:
+            empty: list[ColumnElement[bool]] = [
+                getattr(row, k).is_(None) for k, v in values.items() if v is None
+            ]
+            only_update = update(row).where(row.id == token_id, *empty).values(changes)
+            if connection.execute(only_update).rowcount == 1:
+                return token_id, None
+        stored = None
         for query, params in self._save_targets(values):
             try:
-                row = connection.execute(query, params).mappings().first()
+                found = connection.execute(query, params).first()
             except UnreadableValue as exc:
                 where = query.whereclause
                 raise self._unreadable("save_token", connection, exc, where, params) from exc
-            if row is not None:
+            if found is not None:
+                stored = found._mapping
                 break
-        if row is None:
-            row_id = values["id"] or new_token_id()
+        if stored is None:
+            row_id = token_id or new_token_id()
             new_row = with_lookup_hashes(self._table, {**values, "id": row_id})
-            connection.execute(insert(self._table).values(new_row))
+            connection.execute(insert(row).values(new_row))
             return row_id, None
-        changes = {k: v for k, v in values.items() if v is not None and k != "id"}
-        connection.execute(
-            update(self._table)
-            .where(self._table.c.id == row["id"])
-            .values(with_lookup_hashes(self._table, changes))
-        )
-        return str(row["id"]), row
+        located = update(row).where(row.id == stored["id"]).values(changes)
+        if connection.execute(located).rowcount != 1:
+            raise RowVanished
+        return str(stored["id"]), stored
+
+    def _holds(self, connection: Connection, row_id: str, values: Values) -> bool:
+        """Whether the row ``row_id`` holds every non-empty value of ``values`` (a save landed)."""
+        found = connection.execute(self._by_id, {"value": row_id}).first()
+        if found is None:
+            return False
+        stored = found._mapping
+        return all(stored[k] == v for k, v in values.items() if v is not None and k != "id")
 
     def _save_targets(self, values: Values) -> list[tuple[Select[Any], dict[str, Any]]]:
         """Where a saved token's row may be, in order: by id (else by user name), else as find_token."""
@@ -378,26 +411,34 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     def _read_one(
         self, operation: str, query: Select[Any], params: Mapping[str, Any]
     ) -> Mapping[Any, Any] | None:
+        """The first row of ``query``: one SELECT, retried once if the pooled connection was dead."""
         self._check_open()
-        try:
-            with self._reader.connect() as connection:
-                # .first() and the row's own mapping: a MappingResult per call costs ~5% here.
-                try:
-                    row = connection.execute(query, params).first()
-                except UnreadableValue as exc:
-                    where = query.whereclause
-                    raise self._unreadable(operation, connection, exc, where, params) from exc
-        except sa_exc.SQLAlchemyError as exc:
-            raise database_error(operation, exc) from exc
-        return row._mapping if row is not None else None
 
-    def _write(self, operation: str, statement: Any) -> int:
+        def first(connection: Connection) -> Mapping[Any, Any] | None:
+            # .first() and the row's own mapping: a MappingResult per call costs ~5% here.
+            try:
+                row = connection.execute(query, params).first()
+            except UnreadableValue as exc:
+                where = query.whereclause
+                raise self._unreadable(operation, connection, exc, where, params) from exc
+            return row._mapping if row is not None else None
+
+        return read(self._reader, operation, first)
+
+    def _write(self, operation: str, statement: Any, gone: Select[Any]) -> int:
+        """Run one DELETE in a transaction; ``gone`` counts what should be left (0 if it landed)."""
         self._check_open()
-        try:
-            with self._writer.begin() as connection:
-                return int(connection.execute(statement).rowcount)
-        except sa_exc.SQLAlchemyError as exc:
-            raise database_error(operation, exc) from exc
+        return write(
+            self._writer,
+            self._reader,
+            operation,
+            lambda connection: int(connection.execute(statement).rowcount),
+            lambda connection, _: connection.execute(gone).scalar() == 0,
+        )
+
+
+#: What a save did for one token: the row's id, and the stored row if the token may be filled from it.
+Saved = tuple[str, Mapping[Any, Any] | None]
 
 
 def _searchable(values: Values, column: str) -> bool:
