@@ -295,3 +295,19 @@ def test_the_demo_with_encrypt_and_no_keys_uses_a_fresh_key_and_a_throwaway_data
     assert main(["demo", "--encrypt"]) == 0
     assert "using a fresh key for this run only" in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []  # nothing left behind under a key nobody has
+
+
+def test_tokens_lists_encrypted_rows_with_the_keys_from_the_environment(
+    db_url: URL, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = _mixed_rows(db_url, plain=1, under_key_1=1)
+    monkeypatch.delenv(KEYS_ENVIRONMENT_VARIABLE, raising=False)
+    assert main(["tokens", "--url", _url(db_url)]) == 1
+    assert "cannot be read with no keys" in capsys.readouterr().err
+    _set_keys(monkeypatch, KEY_1)
+    assert main(["tokens", "--url", _url(db_url)]) == 0
+    out = capsys.readouterr().out
+    assert "2 stored token(s)" in out
+    for values in saved:
+        assert f"id={values['id']}" in out
+        assert str(values["refresh_token"]) not in out  # masked, as without encryption
