@@ -306,3 +306,23 @@ def _plan(backend: str, connection: Any, sql: str, compiled: Any, parameters: An
     connection.exec_driver_sql("ANALYZE TABLE oauthtoken").all()
     result = connection.exec_driver_sql("EXPLAIN " + sql, parameters).mappings().all()
     return "\n".join(repr(dict(row)) for row in result)
+
+
+def test_stores_with_different_keys_on_one_engine_never_share_a_cipher(db_url: URL) -> None:
+    # SQLAlchemy caches compiled statements per engine; each store's columns carry its own keys.
+    engine = sa.create_engine(db_url)
+    try:
+        first = SQLAlchemyTokenStore(engine, encryption_keys=[KEY_1])
+        second = SQLAlchemyTokenStore(engine, encryption_keys=[KEY_2])
+        token = full_token(1)
+        first.save_token(token)
+        assert fields_of(first.find_token_by_id(str(token.get_id()))) == fields_of(token)
+        error = token_store_error(lambda: second.find_token_by_id(str(token.get_id())))
+        assert second.key_fingerprints[0] in error.error_message
+        other = full_token(2)
+        second.save_token(other)
+        rows = {row["id"]: row for row in raw_rows(db_url)}
+        assert_encrypted_under(rows[token.get_id()], KEY_1)
+        assert_encrypted_under(rows[other.get_id()], KEY_2)
+    finally:
+        engine.dispose()
