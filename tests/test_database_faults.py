@@ -23,7 +23,7 @@ from tcp_proxy import TcpProxy
 from token_factory import fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.engine import NETWORK_STALL_SECONDS, build_engine
-from zoho_tokenstore.model import TOKEN_TABLE
+from zoho_tokenstore.model import COLUMN_NAMES, TOKEN_TABLE
 
 #: An outage must surface well before a user gives up (the engine's connect timeout is 5 s).
 OUTAGE_BOUND_S = 10.0
@@ -53,7 +53,9 @@ def read_rows(url: URL) -> list[dict[str, object]]:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
-            result = connection.execute(sa.select(TOKEN_TABLE).order_by(TOKEN_TABLE.c.id))
+            # The token's own columns: the lookup-hash columns are the store's business.
+            columns = [TOKEN_TABLE.c[name] for name in COLUMN_NAMES]
+            result = connection.execute(sa.select(*columns).order_by(TOKEN_TABLE.c.id))
             return [dict(row) for row in result.mappings()]
     finally:
         engine.dispose()
