@@ -24,6 +24,7 @@ from zoho_tokenstore.model import COLUMN_NAMES
 # The throwaway-database helpers are the test suite's (tests/databases.py), shared, not copied.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import databases as _test_databases
+from token_factory import valid_expiry
 
 SERVER_URLS: Final = _test_databases.SERVER_URLS
 server_problem = _test_databases.server_problem
@@ -53,7 +54,7 @@ def fake_row(n: int, token_id: str, rng: random.Random) -> Row:
         f"1000.{hex_part}.refresh{n}",
         f"1000.{hex_part}.access{n}",
         f"1000.{hex_part}.grant{n}",
-        "1795724181989",
+        valid_expiry(),
         "https://example.com/callback",
         "https://www.zohoapis.com",
     )

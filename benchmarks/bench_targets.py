@@ -16,15 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import sessionmaker
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 from bench_data import COLUMNS, Row, driver_args
-from token_factory import make_token  # tests/ is on sys.path via bench_data
-from zoho_tokenstore import SQLAlchemyTokenStore
+from token_factory import make_token, valid_expiry  # tests/ is on sys.path via bench_data
+from zoho_tokenstore import OAuthTokenRow, SQLAlchemyTokenStore
 from zoho_tokenstore.engine import build_engine
+from zoho_tokenstore.token_codec import token_from_row
 
 BY_ID: Final = "find_token_by_id"
 BY_USER: Final = "find_token (user name)"
@@ -70,7 +72,7 @@ def refreshed(row: Row) -> dict[str, str]:
     """
     values = dict(zip(COLUMNS, row, strict=True))
     values["access_token"] = f"{values['access_token'][:40]}.r{next(_refreshes)}"
-    values["expiry_time"] = str(int(values["expiry_time"]) + 3600000)
+    values["expiry_time"] = valid_expiry()
     return values
 
 
@@ -85,7 +87,7 @@ def new_user() -> dict[str, str | None]:
         "refresh_token": f"1000.new{n:028x}.refresh",
         "access_token": f"1000.new{n:028x}.access",
         "grant_token": f"1000.new{n:028x}.grant",
-        "expiry_time": "1795724181989",
+        "expiry_time": valid_expiry(),
         "redirect_url": "https://example.com/callback",
         "api_domain": "https://www.zohoapis.com",
     }
@@ -143,6 +145,41 @@ def ours(backend: str, url: URL, rows: Sequence[Row], *, synchronous: str | None
         raw.close()
 
     return Target(backend, name, len(rows), operations, raw.remove_inserted, close)
+
+
+def session_lookups(backend: str, url: URL, rows: Sequence[Row]) -> Target:
+    """The store's lookups as they would run in an ORM ``Session`` (the design not chosen).
+
+    The same statements on the same engine as ours, but each call opens a ``Session`` and loads an
+    ``OAuthTokenRow`` object (identity map, instance state) before building the SDK token.
+    """
+    rng = random.Random(1)
+    store = SQLAlchemyTokenStore(url, refresh_ahead=False)
+    sessions = sessionmaker(store.engine)
+    row_class = OAuthTokenRow
+    by_id = select(row_class).where(row_class.id == bindparam("value"))
+    by_user = select(row_class).where(row_class.user_name == bindparam("value")).limit(1)
+    by_refresh = select(row_class).where(row_class.refresh_token == bindparam("value")).limit(1)
+
+    def lookup(query: Any) -> Callable[[str], OAuthToken | None]:
+        def call(value: str) -> OAuthToken | None:
+            with sessions() as session:
+                found = session.scalars(query, {"value": value}).first()
+                if found is None:
+                    return None
+                return token_from_row({c: getattr(found, c) for c in COLUMNS})
+
+        return call
+
+    def pick(k: int) -> list[Row]:
+        return [rows[rng.randrange(len(rows))] for _ in range(k)]
+
+    operations = {
+        BY_ID: Operation(lambda k: [row[0] for row in pick(k)], lookup(by_id)),
+        BY_USER: Operation(lambda k: [row[1] for row in pick(k)], lookup(by_user)),
+        BY_REFRESH: Operation(lambda k: [row[4] for row in pick(k)], lookup(by_refresh)),
+    }
+    return Target(backend, "ours via ORM Session", len(rows), operations, lambda: None, store.close)
 
 
 class RawConnection:

@@ -24,7 +24,17 @@ from sqlalchemy.engine import URL
 
 import bench_data
 from bench_report import Report, size_label
-from bench_targets import GET_TOKENS, OPERATIONS, Target, db_store, file_store, ours, raw
+from bench_round_trips import RoundTrips, count_round_trips
+from bench_targets import (
+    GET_TOKENS,
+    OPERATIONS,
+    Target,
+    db_store,
+    file_store,
+    ours,
+    raw,
+    session_lookups,
+)
 from bench_timing import Cell, calibrate, measure
 from zoho_tokenstore import upgrade
 
@@ -96,9 +106,16 @@ def server_settings(backend: str, url: URL) -> str:
 
 
 def build_targets(
-    stack: ExitStack, backends: Sequence[str], sizes: Sequence[int], workdir: Path
+    stack: ExitStack,
+    backends: Sequence[str],
+    sizes: Sequence[int],
+    workdir: Path,
+    round_trips: RoundTrips,
 ) -> tuple[list[Target], list[str]]:
-    """Create, migrate and seed every database, and the stores on them; returns settings lines."""
+    """Create, migrate and seed every database, and the stores on them; returns settings lines.
+
+    Also counts, into ``round_trips``, each server store's round trips per call at the first size.
+    """
     targets: list[Target] = []
     settings: list[str] = []
     plans: list[str] = []
@@ -112,7 +129,14 @@ def build_targets(
                 settings.append(server_settings(backend, url))
             if rows == sizes[-1]:
                 plans.append(bench_data.query_plans(backend, url, ours_rows[len(ours_rows) // 2]))
-            for target in (ours(backend, url, ours_rows), raw(backend, url, ours_rows)):
+            if backend != "sqlite" and rows == sizes[0]:
+                for make in (ours, raw):
+                    round_trips.update(count_round_trips(backend, url, ours_rows, make))
+            for target in (
+                ours(backend, url, ours_rows),
+                raw(backend, url, ours_rows),
+                session_lookups(backend, url, ours_rows),
+            ):
                 targets.append(target)
                 stack.callback(target.close)
             if backend == "sqlite":
@@ -124,6 +148,12 @@ def build_targets(
                 bench_data.create_dbstore_table(dbstore_url)
                 dbstore_rows = bench_data.fake_rows(rows, "padded")
                 bench_data.seed("mysql", dbstore_url, dbstore_rows)
+                if rows == sizes[0]:
+                    round_trips.update(
+                        count_round_trips(
+                            "mysql", dbstore_url, dbstore_rows, lambda _, u, r: db_store(u, r)
+                        )
+                    )
                 target = db_store(dbstore_url, dbstore_rows)
                 targets.append(target)
                 stack.callback(target.close)
@@ -186,7 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     load = os.getloadavg()
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="zts-bench-")))
-        targets, settings = build_targets(stack, args.backend_list, args.sizes, workdir)
+        round_trips: RoundTrips = {}
+        targets, settings = build_targets(
+            stack, args.backend_list, args.sizes, workdir, round_trips
+        )
         cells = [Cell(t, op) for t in targets for op in OPERATIONS if op in t.operations]
         for cell in cells:
             calibrate(
@@ -199,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         _log(f"warmed up {len(cells)} cells; measuring")
         measure(cells, blocks=args.blocks, progress=_log)
-    report = Report(cells, args.sizes)
+    report = Report(cells, args.sizes, round_trips)
     text = "\n".join(
         [
             *header(args, settings, time.perf_counter() - started, load),

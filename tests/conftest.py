@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -151,34 +150,19 @@ class StatementLog:
         self.recording = False
 
     def record(self, *args: object) -> None:
-        """A ``before_cursor_execute`` listener (server backends)."""
+        """A ``before_cursor_execute`` listener."""
         if self.recording:
             self.statements.append(str(args[2]))
-
-    def trace(self, statement: str) -> None:
-        """A sqlite3 trace callback: every statement SQLite itself runs, whoever sent it."""
-        if self.recording:
-            self.statements.append(statement)
 
 
 @pytest.fixture
 def statements(store: SQLAlchemyTokenStore) -> Iterator[StatementLog]:
     """Records every statement the store's engine runs while ``log.recording`` is True.
 
-    On SQLite the store reads through the raw pooled connection, where SQLAlchemy's execution events
-    do not fire, so SQLite's own trace hook counts instead: it sees BEGIN and COMMIT too.
+    Through SQLAlchemy's own ``before_cursor_execute`` event, on every backend: the store runs every
+    statement through SQLAlchemy's execution, as tracing integrations (OpenTelemetry, Sentry) see it.
     """
     log = StatementLog()
-    if store.engine.dialect.name == "sqlite":
-
-        def trace_on_checkout(dbapi_connection: Any, *_: object) -> None:
-            dbapi_connection.set_trace_callback(log.trace)
-
-        store.engine.dispose()  # pooled connections are checked out again, and traced
-        sa.event.listen(store.engine, "checkout", trace_on_checkout)
-        yield log
-        sa.event.remove(store.engine, "checkout", trace_on_checkout)
-        return
     sa.event.listen(store.engine, "before_cursor_execute", log.record)
     yield log
     sa.event.remove(store.engine, "before_cursor_execute", log.record)

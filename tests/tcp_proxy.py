@@ -4,6 +4,14 @@
 and new connections refused, exactly as when a server goes away; ``start()`` listens again on the
 same port. Setting ``silent`` swallows every byte without closing anything, like a link that went
 dead without a reset. One background thread per running proxy forwards bytes with ``selectors``.
+
+It also counts network round trips: ``round_trips`` grows by one each time a client sends after
+having last heard from the server (or sends first), which is one request/response exchange for the
+synchronous drivers the store uses. ``drop_connections()`` ends every forwarded connection but
+keeps listening, as a server restart or a killed connection does to a pool; ``cut_before`` /
+``cut_after`` drop a connection when the client sends bytes containing a marker (``b"COMMIT"``),
+before forwarding them, or after (the server's reply to them is swallowed and the connection
+dropped), so the client cannot know whether its commit happened.
 """
 
 from __future__ import annotations
@@ -30,6 +38,13 @@ class TcpProxy:
         self._wake_w: socket.socket | None = None
         self.accepted = 0
         self.silent = threading.Event()
+        self.round_trips = 0
+        self.cut_before: bytes | None = None
+        self.cut_after: bytes | None = None
+        self.cuts = 0
+        self._clients: set[socket.socket] = set()
+        self._client_spoke_last: dict[socket.socket, bool] = {}
+        self._cut_on_reply: set[socket.socket] = set()
 
     def start(self) -> TcpProxy:
         """Listen (again) on ``self.port`` and forward in a background thread."""
@@ -45,6 +60,13 @@ class TcpProxy:
         )
         self._thread.start()
         return self
+
+    def drop_connections(self) -> None:
+        """End every forwarded connection (RST), keep listening; returns once they are closed."""
+        assert self._wake_w is not None and self._thread is not None, "not running"
+        self._dropped = threading.Event()
+        self._wake_w.send(b"d")
+        assert self._dropped.wait(_JOIN_TIMEOUT_S), "the proxy did not drop its connections"
 
     def stop(self) -> None:
         """Close the listener and every connection, then wait for the thread to finish."""
@@ -79,6 +101,13 @@ class TcpProxy:
                     sock = key.fileobj
                     assert isinstance(sock, socket.socket)
                     if key.data == "stop":
+                        if wake.recv(1) == b"d":
+                            for end in list(peers):
+                                peers.pop(end, None)
+                                self._forget(end)
+                                _close(end, selector)
+                            self._dropped.set()
+                            continue
                         return
                     if key.data == "accept":
                         self._accept(listener, selector, peers)
@@ -102,6 +131,8 @@ class TcpProxy:
             client.close()
             return
         self.accepted += 1
+        self._clients.add(client)
+        self._client_spoke_last[client] = False
         for sock in (client, upstream):
             sock.setblocking(False)
             selector.register(sock, selectors.EVENT_READ, "data")
@@ -119,15 +150,43 @@ class TcpProxy:
             if data and self.silent.is_set():
                 return  # swallowed: neither side hears from the other, nothing is closed
             if data:
-                other.setblocking(True)  # simple back-pressure: the tests move little data
-                other.sendall(data)
-                other.setblocking(False)
-                return
+                from_client = sock in self._clients
+                client = sock if from_client else other
+                if from_client and not self._client_spoke_last.get(client, False):
+                    self.round_trips += 1
+                self._client_spoke_last[client] = from_client
+                cut = self._cut(data) if from_client else None
+                if not from_client and client in self._cut_on_reply:
+                    cut = "reply"  # the server answered what it was sent: the client never hears
+                if cut == "after":
+                    self._cut_on_reply.add(client)
+                if cut in (None, "after"):
+                    other.setblocking(True)  # simple back-pressure: the tests move little data
+                    other.sendall(data)
+                    other.setblocking(False)
+                    return
+                self.cuts += 1
         except OSError:
             pass
-        for end in (sock, other):  # one side closed or failed: drop the pair
+        for end in (sock, other):  # one side closed or failed (or was cut): drop the pair
             peers.pop(end, None)
+            self._forget(end)
             _close(end, selector)
+
+    def _cut(self, data: bytes) -> str | None:
+        """Whether these client bytes end the connection: "before" or "after" forwarding them."""
+        if self.cut_before is not None and self.cut_before in data:
+            self.cut_before = None
+            return "before"
+        if self.cut_after is not None and self.cut_after in data:
+            self.cut_after = None
+            return "after"
+        return None
+
+    def _forget(self, sock: socket.socket) -> None:
+        self._clients.discard(sock)
+        self._client_spoke_last.pop(sock, None)
+        self._cut_on_reply.discard(sock)
 
 
 def _close(sock: socket.socket, selector: selectors.BaseSelector) -> None:

@@ -41,7 +41,7 @@ def test_quick_run_on_sqlite(tmp_path: Path) -> None:
     output = tmp_path / "results.md"
     stdout = run_benchmark("--backends", "sqlite", "--rows", "100", output=output)
     assert_report(stdout, output, ["sqlite | ours", "sqlite | raw driver", "SDK FileStore"])
-    assert "SQLite find_token_by_id within 5x of the raw driver" in stdout
+    assert "sqlite lookups at 100 rows within 6x of the raw driver" in stdout
 
 
 @pytest.mark.slow
@@ -60,6 +60,8 @@ def test_quick_run_on_the_servers(tmp_path: Path) -> None:
     assert "innodb_flush_log_at_trx_commit=" in stdout
     assert "synchronous_commit=" in stdout
     assert "faster than DBStore on MariaDB" in stdout
+    assert "## Network round trips per call" in stdout
+    assert "| mysql | ours | 1 | 1 | 1 |" in stdout
 
 
 def test_unknown_backend_is_refused(tmp_path: Path) -> None:

@@ -228,17 +228,20 @@ def _connect_args(url: str) -> dict[str, Any]:
 
 
 class BreakWrites:
-    """A ``before_cursor_execute`` hook that breaks the next UPDATE or INSERT on a store's engine.
+    """A ``before_cursor_execute`` hook that breaks the next ``times`` UPDATEs or INSERTs on an engine.
 
     ``"kill"`` ends the connection under the store (server-side with ``admin``; SQLite: closes it) so
     the write runs on a dead connection; ``"raise"`` raises the driver's own ``OperationalError``, as
     a failing disk or network would.
     """
 
-    def __init__(self, engine: sa.Engine, how: str, admin: sa.Engine | None = None) -> None:
+    def __init__(
+        self, engine: sa.Engine, how: str, admin: sa.Engine | None = None, times: int = 2
+    ) -> None:
         self.engine = engine
         self.how = how
         self.admin = admin
+        self.times = times
         self.broken: list[str] = []
 
     def __enter__(self) -> BreakWrites:
@@ -250,7 +253,7 @@ class BreakWrites:
 
     def hook(self, conn: sa.Connection, cursor: Any, statement: str, *rest: Any) -> None:
         verb = statement.lstrip().split(None, 1)[0].upper()
-        if verb not in ("UPDATE", "INSERT") or self.broken:
+        if verb not in ("UPDATE", "INSERT") or len(self.broken) >= self.times:
             return
         self.broken.append(verb)
         if self.how == "raise":
@@ -290,7 +293,9 @@ def test_a_refresh_that_fails_mid_save_leaves_the_previous_row_intact(
                 make_token(id=token.get_id(), access_token="1000.new", refresh_token="1000.r2")
             )
         )
-    assert breaker.broken == ["UPDATE"]
+    # A write on a dead connection never committed, so the store retries it once on a fresh
+    # connection (broken again here); a driver error is not retried.
+    assert breaker.broken == ["UPDATE"] * (2 if breaker.how == "kill" else 1)
     assert rows() == before
 
     # The same store goes on working.
@@ -307,10 +312,29 @@ def test_a_first_login_that_fails_mid_save_leaves_no_row(
 
     with fault as breaker:
         token_store_error(lambda: store.save_token(full_token(1)))
-    assert breaker.broken == ["INSERT"]
+    assert breaker.broken == ["INSERT"] * (2 if breaker.how == "kill" else 1)
     assert rows() == before
 
     token = full_token(1)
     store.save_token(token)
     assert len(rows()) == 2
     assert fields_of(store.find_token_by_id(str(token.get_id()))) == fields_of(token)
+
+
+def test_a_write_that_meets_a_dead_connection_is_retried_once_and_lands(
+    store: SQLAlchemyTokenStore, rows: Rows, backend: str
+) -> None:
+    # The connection dies before the UPDATE reaches the server: its transaction never committed, so
+    # repeating it from the start on a fresh connection is safe, and the caller sees no error.
+    token = full_token(1)
+    store.save_token(token)
+    before = rows()
+    admin = None if backend == "sqlite" else sa.create_engine(SERVER_URLS[backend])
+    try:
+        with BreakWrites(store.engine, "kill", admin, times=1) as breaker:
+            store.save_token(make_token(id=token.get_id(), access_token="1000.after-reconnect"))
+    finally:
+        if admin is not None:
+            admin.dispose()
+    assert breaker.broken == ["UPDATE"]
+    assert rows() == [{**before[0], "access_token": "1000.after-reconnect"}]

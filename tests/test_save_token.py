@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -289,3 +290,42 @@ def test_user_names_are_stored_verbatim_not_as_sql(store: SQLAlchemyTokenStore, 
     assert sorted(str(row["user_name"]) for row in rows()) == sorted(
         [hostile, "user1@example.com:60001"]
     )
+
+
+def test_a_row_deleted_between_select_and_update_is_never_reported_saved(
+    store: SQLAlchemyTokenStore, rows: Rows, db_url: URL, backend: str
+) -> None:
+    # The store locates the user's row, then another transaction deletes it before the UPDATE:
+    # the UPDATE matches nothing. The save must not report success for a write that did not
+    # happen; it saves again in a new transaction. (SQLite writers hold the database's write
+    # lock, so there the other writer cannot interleave: the row is deleted on the store's own
+    # connection, just before its UPDATE.)
+    first = full_token(1)
+    store.save_token(first)
+    again = full_token(1, access_token="1000.again")  # the same user logs in again: no id yet
+    table = OAuthTokenRow.__table__
+    rival = sa.create_engine(db_url)
+    deleted: list[str] = []
+
+    def delete_before_update(_conn: object, cursor: Any, statement: str, *_: object) -> None:
+        if not statement.lstrip().upper().startswith("UPDATE") or deleted:
+            return
+        deleted.append(statement)
+        if backend == "sqlite":
+            cursor.connection.execute(f"DELETE FROM {table.name}")
+            return
+        with rival.begin() as connection:
+            connection.execute(sa.delete(table))
+
+    sa.event.listen(store.engine, "before_cursor_execute", delete_before_update)
+    try:
+        store.save_token(again)
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", delete_before_update)
+        rival.dispose()
+
+    assert deleted
+    [row] = rows()
+    assert row["id"] == again.get_id()
+    assert row["access_token"] == "1000.again"
+    assert row["user_name"] == "user1@example.com:60001"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
@@ -19,6 +21,15 @@ FIELDS = (
     "redirect_url",
     "api_domain",
 )
+
+
+#: How long a "valid" token from ``full_token`` has left: Zoho's access tokens live an hour.
+VALID_FOR_SECONDS = 3600
+
+
+def valid_expiry(seconds: float = VALID_FOR_SECONDS) -> str:
+    """An expiry ``seconds`` from now, as the SDK stores it (epoch milliseconds as a string)."""
+    return str(int((time.time() + seconds) * 1000))
 
 
 def make_token(**fields: str | None) -> OAuthToken:
@@ -52,7 +63,7 @@ def full_token(n: int = 1, **overrides: str | None) -> OAuthToken:
         "refresh_token": f"1000.refresh{n}.0123456789abcdef",
         "access_token": f"1000.access{n}.0123456789abcdef",
         "grant_token": f"1000.grant{n}.0123456789abcdef",
-        "expiry_time": "1795724181989",
+        "expiry_time": valid_expiry(),
         "redirect_url": "https://example.com/callback",
         "api_domain": "https://www.zohoapis.com",
     }

@@ -2,9 +2,12 @@
 
 - Every backend: ``hide_parameters`` so no token ever appears in an SQLAlchemy error or log line, and
   no logging of result rows (``log_safety``), which SQLAlchemy would otherwise do at DEBUG.
-- PostgreSQL, MySQL/MariaDB: pool pre-ping (a restarted server costs one failed call, not a restart of
-  the application) and a bounded connect timeout, so calls during an outage fail promptly.
-- MySQL/MariaDB: strict SQL mode on every connection, so an over-long value is refused, not truncated.
+- PostgreSQL, MySQL/MariaDB: a bounded connect timeout, so calls during an outage fail promptly. No
+  ping per checkout (a round trip per call): the store retries a call that meets a dead connection
+  instead (``transactions``), and a disconnect makes the pool replace every older connection.
+- MySQL/MariaDB: strict SQL mode on every connection, so an over-long value is refused, not truncated;
+  sessions in autocommit, with an explicit ``BEGIN`` for every SQLAlchemy transaction except the
+  store's single-statement reads, which so cost one round trip (no ROLLBACK at check-in).
 - PostgreSQL with psycopg: no server-side prepared statements, so PgBouncer's transaction pooling
   can route every statement (see ``_pooler_safe``).
 - SQLite: WAL journal (readers never block the writer), ``synchronous=FULL`` (a saved token survives
@@ -19,6 +22,7 @@ directory raise ``DatabaseURLError`` with the fix in the message and no password
 from __future__ import annotations
 
 import weakref
+from functools import cache
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -46,11 +50,16 @@ CONNECT_TIMEOUT_SECONDS: Final = 5
 NETWORK_STALL_SECONDS: Final = 60
 SQLITE_BUSY_TIMEOUT_SECONDS: Final = 30.0
 
+#: Execution option of the reader copy of a MySQL engine built here: its connections run each
+#: statement in autocommit, without the ``BEGIN`` every other transaction on the engine gets.
+READ_OPTION: Final = "zoho_tokenstore_read"
 #: Execution option on the store's view of an engine it shares with an application (``store_view``).
 STORE_OPTION: Final = "zoho_tokenstore_store"
 
 #: SQLite engines built here (pysqlite's own BEGIN disabled), whose writers emit ``BEGIN IMMEDIATE``.
 _SQLITE_ENGINES: Final[weakref.WeakSet[Engine]] = weakref.WeakSet()
+#: MySQL/MariaDB engines built here, whose sessions are in autocommit (see ``_install_mysql_...``).
+_AUTOCOMMIT_MYSQL_ENGINES: Final[weakref.WeakSet[Engine]] = weakref.WeakSet()
 
 _STRICT_MODE_SQL: Final = (
     "SET SESSION sql_mode = TRIM(BOTH ',' FROM CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES'))"
@@ -68,7 +77,6 @@ def build_engine(url: str | URL, **options: Any) -> Engine:
         create_private_file(sqlite_file(parsed))
         connect_args.update(timeout=SQLITE_BUSY_TIMEOUT_SECONDS, check_same_thread=False)
     else:
-        kwargs["pool_pre_ping"] = True
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
         connect_args.update(_stall_bounds(backend, parsed.get_driver_name()))
         if backend in ("mysql", "mariadb"):
@@ -79,6 +87,8 @@ def build_engine(url: str | URL, **options: Any) -> Engine:
     engine = hide_result_rows(_create_engine(parsed, kwargs))
     if backend == "sqlite":
         _install_sqlite_listeners(engine, journal_wal=True)
+    if backend in ("mysql", "mariadb") and parsed.get_driver_name() == "pymysql":
+        _install_mysql_autocommit_sessions(engine)
     return engine
 
 
@@ -107,6 +117,8 @@ def store_view(engine: Engine) -> Engine:
     view.hide_parameters = True
     if engine in _SQLITE_ENGINES:
         _SQLITE_ENGINES.add(view)  # its writers still take BEGIN IMMEDIATE
+    if engine in _AUTOCOMMIT_MYSQL_ENGINES:
+        _AUTOCOMMIT_MYSQL_ENGINES.add(view)  # its reads still skip the BEGIN
     return hide_result_rows(view)
 
 
@@ -172,16 +184,19 @@ def write_engine(engine: Engine) -> Engine:
 
 
 def read_engine(engine: Engine) -> Engine:
-    """The engine for single-statement reads: on PostgreSQL in autocommit, else ``engine`` itself.
+    """The engine for single-statement reads, each of which costs one round trip on a server.
 
-    A lone SELECT is its own transaction either way; autocommit saves psycopg's BEGIN and the
-    pool's ROLLBACK, two of the four round trips of a lookup (pre-ping and SELECT remain). MySQL
-    would pay a ``SET autocommit`` round trip each way instead, and SQLite reads already run
-    without a transaction, so both keep the plain engine.
+    A lone SELECT is its own transaction, so it needs no BEGIN and no ROLLBACK at check-in:
+    PostgreSQL reads run in psycopg's autocommit (a local flag, no round trip to switch), MySQL
+    reads on the autocommit sessions of an engine built here skip the ``BEGIN``. SQLite reads
+    already run without a transaction, and engines passed in by a user keep their own behaviour.
     """
-    if engine.dialect.name != "postgresql":
+    if engine.dialect.name == "postgresql":
+        reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+    elif engine in _AUTOCOMMIT_MYSQL_ENGINES:
+        reader = engine.execution_options(**{READ_OPTION: True})
+    else:
         return engine
-    reader = engine.execution_options(isolation_level="AUTOCOMMIT")
     reader.logger = (
         engine.logger
     )  # log exactly as the base engine does (a copy gets a fresh logger)
@@ -214,3 +229,52 @@ def _begin_immediate(connection: Connection) -> None:
     # Reads run as single autocommit statements; writers take the write lock up front, so the
     # busy timeout applies instead of SQLite failing a read-then-write upgrade at once.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _install_mysql_autocommit_sessions(engine: Engine) -> None:
+    """Autocommit sessions, real transactions: a read costs one round trip, a write stays atomic.
+
+    In MySQL's default mode even a SELECT opens a transaction, which must be ended (a ROLLBACK
+    round trip at check-in, or its snapshot and metadata locks outlive the call). In autocommit
+    it ends by itself; every SQLAlchemy transaction on the engine (the store's writes, refresh
+    locks, migrations, an application's own) starts with an explicit ``BEGIN`` instead, except on
+    the store's reader copy (``read_engine``) and where autocommit is asked for.
+    """
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        cparams.setdefault("autocommit", True)
+        return _pymysql_connection_class()(*cargs, **cparams)
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        options = connection.get_execution_options()
+        if options.get(READ_OPTION) or options.get("isolation_level") == "AUTOCOMMIT":
+            return
+        if connection.connection.dbapi_connection.get_autocommit():  # type: ignore[union-attr]
+            connection.exec_driver_sql("BEGIN")
+
+    _AUTOCOMMIT_MYSQL_ENGINES.add(engine)
+
+
+@cache
+def _pymysql_connection_class() -> type[Any]:
+    """PyMySQL's connection, with a ROLLBACK that costs nothing when no transaction is open.
+
+    Imported on first use: PyMySQL is an optional dependency."""
+    from pymysql.connections import Connection as PyMySQLConnection  # type: ignore[import-untyped]
+    from pymysql.constants.SERVER_STATUS import (  # type: ignore[import-untyped]
+        SERVER_STATUS_IN_TRANS,
+    )
+
+    class RollbackOnlyInTransaction(PyMySQLConnection):  # type: ignore[misc]
+        """PyMySQL sends ROLLBACK even with no transaction open; the server's status, which comes
+        with every reply, says whether one is. In autocommit without ``BEGIN`` none can be, so the
+        pool's reset at check-in (a rollback) costs no round trip after a read."""
+
+        def rollback(self) -> None:
+            if self.get_autocommit() and not self.server_status & SERVER_STATUS_IN_TRANS:
+                return
+            super().rollback()
+
+    return RollbackOnlyInTransaction

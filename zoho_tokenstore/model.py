@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Final
+from typing import Final, cast
 
 from sqlalchemy import Column, Index, MetaData, String, Table, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -69,7 +69,7 @@ class OAuthTokenRow(Base):
         return f"OAuthTokenRow(id={self.id!r}, user_name={self.user_name!r}, has={present})"
 
 
-#: The model's Core table, which the store queries directly (no ORM objects on the hot path).
+#: The model's Core table (schema checks, migrations and tests read it; the store queries the class).
 TOKEN_TABLE: Final[Table] = OAuthTokenRow.__table__  # type: ignore[assignment]
 
 #: Column names in the table's order; the store reads and writes exactly these.
@@ -82,23 +82,47 @@ COLUMN_LENGTHS: Final = {
 }
 
 
-def token_table(name: str = TABLE_NAME) -> Table:
-    """The token table under ``name``: the model's own, or a copy whose constraints are named anew.
+def token_row_class(name: str = TABLE_NAME) -> type[OAuthTokenRow]:
+    """The mapped class whose statements reach the token table ``name``: the model itself, or one
+    derived from it for another name (same columns, constraints and indexes; cached per name).
 
-    The copy is derived from the model (same columns, unique constraints and indexes), so the schema
-    is still modelled once; the naming convention gives its constraints names of their own.
+    The store builds every statement from this class: ``select(cls)``, ``update(cls)``, and so on.
     """
     if name == TABLE_NAME:
-        return TOKEN_TABLE
+        return OAuthTokenRow
     if not isinstance(name, str) or not TABLE_NAME_PATTERN.fullmatch(name):
         raise ValueError(
             f"table name {name!r} is not a lower-case identifier of at most 32 characters"
         )
-    return _renamed_table(name)
+    return _renamed_class(name)
+
+
+def token_table(name: str = TABLE_NAME) -> Table:
+    """The token table under ``name``: the model's own, or a copy whose constraints are named anew."""
+    return cast(Table, token_row_class(name).__table__)
+
+
+def row_class_for_table(table: Table, class_name: str) -> type[OAuthTokenRow]:
+    """A subclass of the model mapped to ``table`` (concrete inheritance), which has the model's columns.
+
+    Statements built from it (``select``, ``insert``, ``update``, ``delete``) reach ``table`` only,
+    with its column types; the model's own mapping and metadata stay untouched. ``table`` must not
+    belong to the model's metadata, and one class per table suffices (callers cache it).
+    """
+    if table.metadata is OAuthTokenRow.metadata:
+        raise ValueError("the table must belong to a MetaData of its own, not the model's")
+    attributes = {"__table__": table, "__mapper_args__": {"concrete": True}}
+    return cast(type[OAuthTokenRow], type(class_name, (OAuthTokenRow,), attributes))
 
 
 @cache
+def _renamed_class(name: str) -> type[OAuthTokenRow]:
+    return row_class_for_table(_renamed_table(name), f"OAuthTokenRow_{name}")
+
+
 def _renamed_table(name: str) -> Table:
+    """The model's table under another name, in a MetaData of its own so its constraints get names
+    of their own from the naming convention; the schema is still modelled once."""
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     columns = [
         Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)

@@ -67,9 +67,9 @@ class RefreshAhead:
 class Refresher:
     """Brings a stored row up to date before the SDK sees it: at most one refresh per expiry."""
 
-    def __init__(self, engine: Engine, table: Table, policy: RefreshAhead) -> None:
+    def __init__(self, engine: Engine, table: Table | Any, policy: RefreshAhead) -> None:
         self._engine = engine
-        self._table = table
+        self._table: Table = getattr(table, "__table__", table)  # a mapped class, or its table
         self._policy = policy
         self._margin_ms = int(policy.margin_seconds * 1000)
 

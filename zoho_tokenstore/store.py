@@ -1,8 +1,11 @@
 """``SQLAlchemyTokenStore``: the SDK's ``TokenStore`` on SQLite, PostgreSQL or MySQL/MariaDB.
 
 Each call is one short transaction on a pooled connection, so one store is safe to share between
-threads. All SQL is built by SQLAlchemy with bound parameters; the hot lookups are prepared once and
-issue exactly one statement. See ``shared/reference/SDK-CONTRACT.md`` for how the SDK calls us.
+threads. Every statement is built from the mapped class ``OAuthTokenRow`` (or the class derived from
+it for another table name), with bound parameters, and runs through SQLAlchemy's own execution, so
+events, logging and column types apply to all of them. A lookup is one SELECT, one round trip; a
+save by id one UPDATE in one transaction. See ``docs/store-design.md``, and
+``shared/reference/SDK-CONTRACT.md`` for how the SDK calls us.
 """
 
 from __future__ import annotations
@@ -10,16 +13,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
-    RowMapping,
     Select,
     bindparam,
     case,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -32,12 +36,11 @@ from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenSto
 
 from .database_url import DatabaseURLError
 from .engine import build_engine, masked_url, read_engine, store_view, write_engine
-from .errors import database_error, is_retryable, store_error
+from .errors import database_error, store_error
 from .exact_match import exact_match_problem
 from .migration import schema_problem, upgrade
-from .model import TABLE_NAME, token_table
+from .model import TABLE_NAME, OAuthTokenRow, token_row_class
 from .refresh import RefreshAhead, Refresher, adopt_refreshed
-from .sqlite_reads import CompiledRead, read_one
 from .token_codec import (
     CREDENTIAL_COLUMNS,
     Values,
@@ -49,9 +52,7 @@ from .token_codec import (
     token_values_unchecked,
     value_problem,
 )
-
-#: A save that loses a race (unique user_name, deadlock) is retried in a fresh transaction.
-SAVE_ATTEMPTS: Final = 3
+from .transactions import RowVanished, read, write
 
 
 def new_token_id() -> str:
@@ -96,7 +97,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         table_name: str = TABLE_NAME,
     ) -> None:
         try:
-            self._table = token_table(table_name)
+            self._row_class: type[OAuthTokenRow] = token_row_class(table_name)
         except ValueError as exc:
             raise store_error(f"SQLAlchemyTokenStore: {exc}") from exc
         self._table_name = table_name
@@ -114,24 +115,26 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         self._reader = read_engine(self._engine)
         self._closed = False
         policy = RefreshAhead() if refresh_ahead is True else refresh_ahead or None
-        self._refresher = Refresher(self._engine, self._table, policy) if policy else None
-        self._by_id = select(self._table).where(self._table.c.id == bindparam("value"))
-        self._by_column: dict[str, Select[Any]] = {
-            name: select(self._table).where(self._table.c[name] == bindparam("value")).limit(1)
-            for name in ("user_name", "access_token", "grant_token", "refresh_token")
+        self._refresher = Refresher(self._engine, self._row_class, policy) if policy else None
+        row = self._row_class
+        self._by_id = select(row).where(row.id == bindparam("value"))
+        columns = {
+            "user_name": row.user_name,
+            "access_token": row.access_token,
+            "grant_token": row.grant_token,
+            "refresh_token": row.refresh_token,
         }
-        grant_match = self._table.c.grant_token == bindparam("grant")
+        self._by_column: dict[str, Select[Any]] = {
+            name: select(row).where(column == bindparam("value")).limit(1)
+            for name, column in columns.items()
+        }
+        grant_match = row.grant_token == bindparam("grant")
         self._by_grant_or_refresh = (
-            select(self._table)
-            .where(or_(grant_match, self._table.c.refresh_token == bindparam("refresh")))
+            select(row)
+            .where(or_(grant_match, row.refresh_token == bindparam("refresh")))
             .order_by(case((grant_match, 0), else_=1))  # a grant-token match wins, as in FileStore
             .limit(1)
         )
-        # SQLite engines of our own read through the raw pooled connection (see sqlite_reads).
-        self._sqlite_reads: dict[int, CompiledRead] | None = None
-        if self._owns_engine and self._engine.dialect.name == "sqlite":
-            hot = [self._by_id, self._by_grant_or_refresh, *self._by_column.values()]
-            self._sqlite_reads = {id(q): CompiledRead(self._engine, q) for q in hot}
         try:
             self._prepare_schema(auto_upgrade=auto_upgrade, check_schema=check_schema)
         except BaseException:
@@ -198,25 +201,30 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 raise store_error(
                     f"{operation}: refusing to save a token with no refresh, grant or access token"
                 )
-        for attempt in range(1, SAVE_ATTEMPTS + 1):
-            try:
-                with self._writer.begin() as connection:
-                    saved = [self._save_in(connection, values) for values in batch]
-            except sa_exc.SQLAlchemyError as exc:
-                if attempt < SAVE_ATTEMPTS and is_retryable(exc):
-                    continue
-                raise database_error(operation, exc) from exc
-            for token, (row_id, stored) in zip(checked, saved, strict=True):
-                token.set_id(row_id)
-                if stored is not None:
-                    fill_empty_fields(token, stored)
-            return
+
+        def save_all(connection: Connection) -> list[Saved]:
+            return [self._save_in(connection, values) for values in batch]
+
+        def landed(connection: Connection, saved: list[Saved]) -> bool:
+            return all(
+                self._holds(connection, row_id, values)
+                for (row_id, _), values in zip(saved, batch, strict=True)
+            )
+
+        saved = write(self._writer, self._reader, operation, save_all, landed)
+        for token, (row_id, stored) in zip(checked, saved, strict=True):
+            token.set_id(row_id)
+            if stored is not None:
+                fill_empty_fields(token, stored)
 
     def delete_token(self, id: str) -> None:  # noqa: A002  # the SDK's parameter name
         """Delete the row with this id; an unknown id raises ``SDKException(TOKEN_STORE)``."""
         token_id = require_id(id, "delete_token")
+        row = self._row_class
         deleted = self._write(
-            "delete_token", delete(self._table).where(self._table.c.id == token_id)
+            "delete_token",
+            delete(row).where(row.id == token_id),
+            gone=select(func.count()).select_from(row).where(row.id == token_id),
         )
         if deleted == 0:
             raise store_error(f"delete_token: no stored token has the id {_shown(token_id)}")
@@ -224,20 +232,18 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     def get_tokens(self) -> list[OAuthToken]:
         """Every stored token, complete, ordered by id (the SDK never calls this; tools do)."""
         self._check_open()
-        try:
-            with self._reader.connect() as connection:
-                rows = (
-                    connection.execute(select(self._table).order_by(self._table.c.id))
-                    .mappings()
-                    .all()
-                )
-        except sa_exc.SQLAlchemyError as exc:
-            raise database_error("get_tokens", exc) from exc
+        everything = select(self._row_class).order_by(self._row_class.id)
+        rows = read(
+            self._reader,
+            "get_tokens",
+            lambda connection: connection.execute(everything).mappings().all(),
+        )
         return [token_from_row(row) for row in rows]
 
     def delete_tokens(self) -> None:
         """Delete every stored token."""
-        self._write("delete_tokens", delete(self._table))
+        row = self._row_class
+        self._write("delete_tokens", delete(row), gone=select(func.count()).select_from(row))
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -306,20 +312,47 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             return self._by_column["refresh_token"], {"value": refresh}
         return None
 
-    def _save_in(self, connection: Connection, values: Values) -> tuple[str, RowMapping | None]:
-        """Within the caller's write transaction: locate the row, then update it or insert one."""
-        row = None
-        for query, params in self._save_targets(values):
-            row = connection.execute(query, params).mappings().first()
-            if row is not None:
-                break
-        if row is None:
-            row_id = values["id"] or new_token_id()
-            connection.execute(insert(self._table).values({**values, "id": row_id}))
-            return row_id, None
+    def _save_in(self, connection: Connection, values: Values) -> Saved:
+        """Within the caller's write transaction: update the token's row, or insert one.
+
+        With an id, one UPDATE usually does it: it also requires every column the token leaves
+        empty to be NULL in the row, so that a match means the row has nothing to fill the token
+        with (which needs a read). Otherwise the row is located (by id, else by the find_token
+        criteria), then updated; or a row is inserted. An UPDATE that finds its located row gone
+        (deleted meanwhile by another transaction) retries the save in a new transaction.
+        """
+        row = self._row_class
         changes = {k: v for k, v in values.items() if v is not None and k != "id"}
-        connection.execute(update(self._table).where(self._table.c.id == row["id"]).values(changes))
-        return str(row["id"]), row
+        token_id = values["id"]
+        if token_id is not None:
+            empty: list[ColumnElement[bool]] = [
+                getattr(row, k).is_(None) for k, v in values.items() if v is None
+            ]
+            only_update = update(row).where(row.id == token_id, *empty).values(changes)
+            if connection.execute(only_update).rowcount == 1:
+                return token_id, None
+        stored = None
+        for query, params in self._save_targets(values):
+            found = connection.execute(query, params).first()
+            if found is not None:
+                stored = found._mapping
+                break
+        if stored is None:
+            row_id = token_id or new_token_id()
+            connection.execute(insert(row).values({**values, "id": row_id}))
+            return row_id, None
+        located = update(row).where(row.id == stored["id"]).values(changes)
+        if connection.execute(located).rowcount != 1:
+            raise RowVanished
+        return str(stored["id"]), stored
+
+    def _holds(self, connection: Connection, row_id: str, values: Values) -> bool:
+        """Whether the row ``row_id`` holds every non-empty value of ``values`` (a save landed)."""
+        found = connection.execute(self._by_id, {"value": row_id}).first()
+        if found is None:
+            return False
+        stored = found._mapping
+        return all(stored[k] == v for k, v in values.items() if v is not None and k != "id")
 
     def _save_targets(self, values: Values) -> list[tuple[Select[Any], dict[str, str]]]:
         """Where a saved token's row may be, in order: by id (else by user name), else as find_token."""
@@ -335,24 +368,30 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     def _read_one(
         self, operation: str, query: Select[Any], params: Mapping[str, Any]
     ) -> Mapping[Any, Any] | None:
+        """The first row of ``query``: one SELECT, retried once if the pooled connection was dead."""
         self._check_open()
-        try:
-            if self._sqlite_reads is not None:
-                return read_one(self._engine, self._sqlite_reads[id(query)], params)
-            with self._reader.connect() as connection:
-                # .first() and the row's own mapping: a MappingResult per call costs ~5% here.
-                row = connection.execute(query, params).first()
-        except sa_exc.SQLAlchemyError as exc:
-            raise database_error(operation, exc) from exc
-        return row._mapping if row is not None else None
 
-    def _write(self, operation: str, statement: Any) -> int:
+        def first(connection: Connection) -> Mapping[Any, Any] | None:
+            # .first() and the row's own mapping: a MappingResult per call costs ~5% here.
+            row = connection.execute(query, params).first()
+            return row._mapping if row is not None else None
+
+        return read(self._reader, operation, first)
+
+    def _write(self, operation: str, statement: Any, gone: Select[Any]) -> int:
+        """Run one DELETE in a transaction; ``gone`` counts what should be left (0 if it landed)."""
         self._check_open()
-        try:
-            with self._writer.begin() as connection:
-                return int(connection.execute(statement).rowcount)
-        except sa_exc.SQLAlchemyError as exc:
-            raise database_error(operation, exc) from exc
+        return write(
+            self._writer,
+            self._reader,
+            operation,
+            lambda connection: int(connection.execute(statement).rowcount),
+            lambda connection, _: connection.execute(gone).scalar() == 0,
+        )
+
+
+#: What a save did for one token: the row's id, and the stored row if the token may be filled from it.
+Saved = tuple[str, Mapping[Any, Any] | None]
 
 
 def _searchable(values: Values, column: str) -> bool:

@@ -1,0 +1,120 @@
+"""Runs the store's reads and writes, and decides what a failed one may safely try again.
+
+The pool does not ping a connection before each use (a round trip per call). A pooled connection
+that died meanwhile (server restart, killed connection, idle timeout) is found out by the call
+itself, which SQLAlchemy reports as ``connection_invalidated``; the pool then replaces every
+connection older than that failure. So:
+
+- a read (one SELECT, idempotent) that meets a dead connection is retried once on a fresh one;
+- a write transaction whose connection is lost before its COMMIT was sent never committed (the
+  server rolls back what a dead connection leaves open), so it is retried once from the start;
+- a write whose connection is lost *during* COMMIT may or may not have committed. It is not
+  repeated: the row is read back on a fresh connection, and the call succeeds only if the row
+  holds what was written; otherwise it fails and says the write did not happen;
+- conflicts a fresh transaction resolves (unique races, deadlocks, lock wait timeouts, a row
+  deleted under an UPDATE) are retried up to ``WRITE_ATTEMPTS`` times in all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy import exc as sa_exc
+from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
+
+from .errors import database_error, is_retryable, store_error
+
+#: Attempts of a write transaction that keeps losing a race before the conflict is reported.
+WRITE_ATTEMPTS: Final = 3
+
+T = TypeVar("T")
+
+
+class RowVanished(Exception):
+    """The row a transaction located was deleted by another one before its UPDATE reached it."""
+
+
+def read(engine: Engine, operation: str, work: Callable[[Connection], T]) -> T:
+    """``work`` on a pooled connection, retried once on a fresh one if that connection was dead."""
+    for attempt in (1, 2):
+        try:
+            with engine.connect() as connection:
+                return work(connection)
+        except sa_exc.SQLAlchemyError as exc:
+            if attempt == 1 and _connection_lost(exc):
+                continue
+            raise database_error(operation, exc) from exc
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def write(
+    engine: Engine,
+    reader: Engine,
+    operation: str,
+    work: Callable[[Connection], T],
+    landed: Callable[[Connection, T], bool],
+) -> T:
+    """``work`` in one committed transaction on ``engine``, with the retries described above.
+
+    ``landed(connection, result)`` tells whether the database holds what ``work`` wrote; it runs
+    (on ``reader``) only when the outcome of COMMIT is unknown.
+    """
+    conflicts = 0
+    reconnected = False
+    while True:
+        done: list[T] = []  # holds the result once COMMIT is under way
+        try:
+            with engine.connect() as connection, connection.begin():
+                done.append(work(connection))
+            return done[0]
+        except RowVanished as exc:
+            conflicts += 1
+            if conflicts < WRITE_ATTEMPTS:
+                continue
+            raise store_error(
+                f"{operation} failed: another writer deleted the row each time it was updated"
+            ) from exc
+        except sa_exc.SQLAlchemyError as exc:
+            if _connection_lost(exc):
+                if done:
+                    return _settle(reader, operation, exc, done[0], landed)
+                if not reconnected:
+                    reconnected = True
+                    continue
+            elif is_retryable(exc):
+                conflicts += 1
+                if conflicts < WRITE_ATTEMPTS:
+                    continue
+            raise database_error(operation, exc) from exc
+
+
+def _settle(
+    reader: Engine,
+    operation: str,
+    lost: sa_exc.SQLAlchemyError,
+    result: T,
+    landed: Callable[[Connection, T], bool],
+) -> T:
+    """After a lost COMMIT: the result if the write is in the database, else a clear error."""
+    try:
+        done = read(reader, operation, lambda connection: landed(connection, result))
+    except SDKException as exc:  # the check itself failed
+        raise store_error(
+            f"{operation} failed: the connection was lost while committing and the outcome "
+            "could not be checked; the write may or may not have happened",
+            cause=exc,
+        ) from lost
+    if done:
+        return result
+    raise store_error(
+        f"{operation} failed: the connection was lost while committing and the database does "
+        "not hold the write, so it did not happen (it is not repeated blindly)",
+        cause=lost,
+    ) from lost
+
+
+def _connection_lost(exc: sa_exc.SQLAlchemyError) -> bool:
+    """Whether the connection turned out to be dead (SQLAlchemy has already invalidated it)."""
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
