@@ -9,17 +9,20 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from databases import BACKENDS, server_problem, throwaway_database
+from pgbouncer import direct_url, pgbouncer_problem
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.model import OAuthTokenRow
 
 # Fixtures for the stand-in Zoho server and a guarded SDK (see standin_fixtures.py).
-pytest_plugins = ["standin_fixtures"]
+# The private PgBouncer behind the opt-in "pgbouncer" backend (see pgbouncer_fixtures.py).
+pytest_plugins = ["standin_fixtures", "pgbouncer_fixtures"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -31,7 +34,9 @@ def require_backend(backend: str) -> None:
     if backend == "sqlite":
         return
     if backend not in _server_checks:
-        _server_checks[backend] = server_problem(backend)
+        _server_checks[backend] = server_problem(_server_of(backend))
+        if backend == "pgbouncer" and _server_checks[backend] is None:
+            _server_checks[backend] = pgbouncer_problem()
     problem = _server_checks[backend]
     if problem is not None:
         if IN_CI:
@@ -39,7 +44,20 @@ def require_backend(backend: str) -> None:
         pytest.skip(problem)
 
 
-@pytest.fixture(params=[pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS])
+def backend_params(*, pgbouncer: bool = False) -> list[Any]:
+    """The ``backend`` parameters; with ``pgbouncer``, also PostgreSQL through PgBouncer.
+
+    A module opts in by defining its own ``backend`` fixture with ``backend_params(pgbouncer=True)``;
+    ``db_url`` and ``empty_db_url`` then reach PostgreSQL through a transaction-pooling PgBouncer.
+    """
+    params = [pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS]
+    if pgbouncer:
+        marks = [pytest.mark.postgresql, pytest.mark.pgbouncer]
+        params.append(pytest.param("pgbouncer", marks=marks))
+    return params
+
+
+@pytest.fixture(params=backend_params())
 def backend(request: pytest.FixtureRequest) -> str:
     """The backend name; every test using it runs once per backend."""
     name: str = request.param
@@ -58,12 +76,16 @@ def server_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def migrated_server_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def migrated_server_database(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[object]:
     """A factory: the session's migrated database on a server backend, created on first use."""
     contexts: dict[str, object] = {}
     urls: dict[str, URL] = {}
 
     def get(backend: str) -> URL:
+        if backend == "pgbouncer":  # the PostgreSQL database, through PgBouncer
+            return request.getfixturevalue("pgbouncer").url_for(get("postgresql"))  # type: ignore[no-any-return]
         if backend not in urls:
             context = throwaway_database(backend, tmp_path_factory.mktemp("unused"))
             urls[backend] = context.__enter__()
@@ -91,9 +113,11 @@ def db_url(backend: str, tmp_path: Path, migrated_server_database: object) -> It
 
 
 @pytest.fixture
-def empty_db_url(backend: str, tmp_path: Path) -> Iterator[URL]:
+def empty_db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[URL]:
     """A brand-new database with no tables at all, on the current backend."""
-    with throwaway_database(backend, tmp_path) as url:
+    with throwaway_database(_server_of(backend), tmp_path) as url:
+        if backend == "pgbouncer":
+            url = request.getfixturevalue("pgbouncer").url_for(url)
         yield url
 
 
@@ -107,7 +131,7 @@ def store(db_url: URL) -> Iterator[SQLAlchemyTokenStore]:
 @pytest.fixture
 def rows(db_url: URL) -> Iterator[object]:
     """Reads the token table directly (not through the store), as a list of dicts ordered by id."""
-    engine = sa.create_engine(db_url)
+    engine = sa.create_engine(direct_url(db_url))  # psycopg's prepared reads bypass PgBouncer
     table = OAuthTokenRow.__table__
 
     def read() -> list[dict[str, object]]:
@@ -145,8 +169,13 @@ def statements(store: SQLAlchemyTokenStore) -> Iterator[StatementLog]:
     sa.event.remove(store.engine, "before_cursor_execute", log.record)
 
 
+def _server_of(backend: str) -> str:
+    """The database server a backend runs on (PgBouncer fronts PostgreSQL)."""
+    return "postgresql" if backend == "pgbouncer" else backend
+
+
 def _empty_table(url: URL) -> None:
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(direct_url(url))
     with engine.begin() as connection:
         connection.execute(sa.delete(OAuthTokenRow.__table__))
     engine.dispose()

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
+from conftest import backend_params, require_backend
 from refresh_setup import ALICE, ALICE_NAME, expire, log_in, run_workers
 from refresh_workers import WorkerPlan, wait_for
 from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions, run_at_once
@@ -18,6 +19,14 @@ from zoho_tokenstore.testing.standin_zoho import StandInZoho
 WORKERS = 8
 CALLS = 3
 EVERY_CALL_WORKED = [("ok", [[f"fetched by {ALICE_NAME}"]] * CALLS)] * WORKERS
+
+
+@pytest.fixture(params=backend_params(pgbouncer=True))
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every backend, and PostgreSQL through PgBouncer in transaction pooling mode."""
+    name: str = request.param
+    require_backend(name)
+    return name
 
 
 def plans(

@@ -21,6 +21,7 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
+from conftest import backend_params, require_backend
 from sdk_helpers import (
     SdkLogRecorder,
     error_code,
@@ -44,6 +45,14 @@ HOUR_MS = 3600 * 1000
 
 Rows = Callable[[], list[dict[str, Any]]]
 TABLE = OAuthTokenRow.__table__
+
+
+@pytest.fixture(params=backend_params(pgbouncer=True))
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every backend, and PostgreSQL through PgBouncer in transaction pooling mode."""
+    name: str = request.param
+    require_backend(name)
+    return name
 
 
 @pytest.fixture

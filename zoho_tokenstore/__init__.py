@@ -5,9 +5,17 @@ SDK's OAuth tokens in SQLite, PostgreSQL or MySQL/MariaDB; ``zoho-tokenstore upg
 schema from the Alembic migrations that ship with the package.
 """
 
+from .engine import create_shared_engine
 from .migration import downgrade, upgrade
 from .model import OAuthTokenRow
 from .refresh import RefreshAhead
 from .store import SQLAlchemyTokenStore
 
-__all__ = ["OAuthTokenRow", "RefreshAhead", "SQLAlchemyTokenStore", "downgrade", "upgrade"]
+__all__ = [
+    "OAuthTokenRow",
+    "RefreshAhead",
+    "SQLAlchemyTokenStore",
+    "create_shared_engine",
+    "downgrade",
+    "upgrade",
+]

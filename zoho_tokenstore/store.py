@@ -34,8 +34,10 @@ from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
 
-from .engine import build_engine, masked_url, read_engine, write_engine
+from .database_url import DatabaseURLError
+from .engine import build_engine, masked_url, read_engine, store_view, write_engine
 from .errors import database_error, store_error
+from .exact_match import exact_match_problem
 from .migration import schema_problem, upgrade
 from .model import TABLE_NAME, OAuthTokenRow, token_row_class
 from .refresh import RefreshAhead, Refresher, adopt_refreshed
@@ -64,12 +66,16 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     Args:
         url: a database URL (``sqlite:///zohooauth.db``, ``postgresql+psycopg://…``,
             ``mysql+pymysql://…``) or an existing ``Engine``. With a URL the store builds and owns a
-            tuned engine (see ``zoho_tokenstore.engine``); an ``Engine`` is used as given and is not
-            disposed by ``close()``.
+            tuned engine (see ``zoho_tokenstore.engine``); an ``Engine`` is used as given (build
+            one to share with ``create_shared_engine``; see docs/engines.md for what an engine of
+            your own keeps and loses) and is not disposed by ``close()``. A URL the store cannot
+            use (unparsable, unknown scheme, missing driver or directory, in-memory SQLite) raises
+            ``SDKException(TOKEN_STORE)`` naming the fix.
         auto_upgrade: migrate the database to the newest schema on construction. Off by default:
             schema changes should be a deliberate step (``zoho-tokenstore upgrade``).
         check_schema: verify on construction that the database is at the newest schema, failing
-            with a message that names the upgrade command. Ignored when ``auto_upgrade`` is set.
+            with a message that names the upgrade command, and that its lookups are exact (case
+            and trailing spaces count; see ``exact_match``). With ``auto_upgrade`` only the latter.
         engine_options: extra ``create_engine`` arguments (pool size, timeouts) when ``url`` is a URL.
         table_name: the token table, ``oauthtoken`` by default; another name keeps a separate set of
             tokens (and its own migration history) in the same database. Upgrade it with
@@ -96,9 +102,15 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             raise store_error(f"SQLAlchemyTokenStore: {exc}") from exc
         self._table_name = table_name
         self._owns_engine = not isinstance(url, Engine)
-        self._engine = (
-            url if isinstance(url, Engine) else build_engine(url, **(engine_options or {}))
-        )
+        try:
+            # An application's engine is seen through a view that never logs a value.
+            self._engine = (
+                store_view(url)
+                if isinstance(url, Engine)
+                else build_engine(url, **(engine_options or {}))
+            )
+        except DatabaseURLError as exc:
+            raise store_error(f"SQLAlchemyTokenStore: {exc}", cause=exc) from exc
         self._writer = write_engine(self._engine)
         self._reader = read_engine(self._engine)
         self._closed = False
@@ -258,8 +270,13 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         try:
             if auto_upgrade:
                 upgrade(self._engine, table_name=self._table_name)
-                return
-            problem = schema_problem(self._engine, self._table_name) if check_schema else None
+                problem = None
+            else:
+                problem = schema_problem(self._engine, self._table_name) if check_schema else None
+            if problem is None and (auto_upgrade or check_schema):
+                # A table at the newest revision can still compare inexactly (say, made by hand).
+                with self._engine.connect() as connection:
+                    problem = exact_match_problem(connection, self._table_name)
         except sa_exc.SQLAlchemyError as exc:
             raise database_error("opening the token store", exc) from exc
         if problem is not None:
