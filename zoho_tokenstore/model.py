@@ -8,13 +8,17 @@ The schema itself is created only by the Alembic revisions in ``migrations/``; a
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
-from typing import Final
+from typing import Final, TypeVar
 
-from sqlalchemy import Column, Index, MetaData, String, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 TABLE_NAME: Final = "oauthtoken"
+
+#: The refresh lease table of a token table is named after it with this suffix (see ``RefreshLeaseRow``).
+LEASE_SUFFIX: Final = "_refresh_lease"
 
 #: Another table name must be a plain lower-case identifier short enough for every backend's
 #: identifier limit once prefixed (MySQL: 64 characters, e.g. its Alembic version table's name).
@@ -34,6 +38,10 @@ class Base(DeclarativeBase):
     """Declarative base whose metadata carries the naming convention."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+_Row = TypeVar("_Row", bound=Base)
+_DERIVED_LOCK: Final = threading.Lock()
 
 
 class OAuthTokenRow(Base):
@@ -69,8 +77,26 @@ class OAuthTokenRow(Base):
         return f"OAuthTokenRow(id={self.id!r}, user_name={self.user_name!r}, has={present})"
 
 
+class RefreshLeaseRow(Base):
+    """A claim on refreshing one token: which worker refreshes it, and until when others wait.
+
+    Kept apart from the token row so the token table stays the SDK's ``DBStore`` columns. A row exists
+    only while a refresh runs (or until ``expires_at`` after a crash); see ``zoho_tokenstore.refresh_lease``.
+    """
+
+    __tablename__ = TABLE_NAME + LEASE_SUFFIX
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(32))
+    #: Epoch milliseconds (the holder's clock) after which another worker may take the lease over.
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+
+
 #: The model's Core table, which the store queries directly (no ORM objects on the hot path).
 TOKEN_TABLE: Final[Table] = OAuthTokenRow.__table__  # type: ignore[assignment]
+
+#: The refresh lease table of ``oauthtoken``; each other token table gets its own copy.
+LEASE_TABLE: Final[Table] = RefreshLeaseRow.__table__  # type: ignore[assignment]
 
 #: Column names in the table's order; the store reads and writes exactly these.
 COLUMN_NAMES: Final = tuple(c.name for c in TOKEN_TABLE.columns)
@@ -113,4 +139,45 @@ def _renamed_table(name: str) -> Table:
         Index(None, *(c.name for c in index.columns), unique=bool(index.unique))
         for index in TOKEN_TABLE.indexes
     ]
-    return Table(name, metadata, *columns, *uniques, *indexes)
+    table = Table(name, metadata, *columns, *uniques, *indexes)
+    lease_columns = [
+        Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+        for c in LEASE_TABLE.columns
+    ]
+    Table(name + LEASE_SUFFIX, metadata, *lease_columns)  # the name's refresh lease table
+    return table
+
+
+def token_row_class(name: str = TABLE_NAME) -> type[OAuthTokenRow]:
+    """The mapped class of the token table ``name``: ``OAuthTokenRow``, or one derived from it."""
+    if name == TABLE_NAME:
+        return OAuthTokenRow
+    return _derived_class(OAuthTokenRow, token_table(name))
+
+
+def lease_row_class(token_class: type[OAuthTokenRow]) -> type[RefreshLeaseRow]:
+    """The mapped class of the refresh lease table that belongs to ``token_class``'s table."""
+    token = token_class.__table__
+    if token is TOKEN_TABLE:
+        return RefreshLeaseRow
+    if not isinstance(token, Table):
+        raise TypeError(f"{token_class.__name__} is not mapped to a table")
+    lease = token_table(token.name).metadata.tables[token.name + LEASE_SUFFIX]
+    return _derived_class(RefreshLeaseRow, lease)
+
+
+_DERIVED: dict[tuple[type[Base], Table], type[Base]] = {}
+
+
+def _derived_class(base: type[_Row], table: Table) -> type[_Row]:
+    """A subclass of ``base`` mapped to ``table`` on its own (concrete: no join to ``base``'s table).
+
+    One class per table for the life of the process: mapping a second one would warn and leak.
+    """
+    with _DERIVED_LOCK:
+        derived = _DERIVED.get((base, table))
+        if derived is None:
+            namespace = {"__table__": table, "__mapper_args__": {"concrete": True}}
+            derived = type(f"{base.__name__}_{table.name}", (base,), namespace)
+            _DERIVED[(base, table)] = derived
+    return derived  # type: ignore[return-value]  # built as a subclass of base just above

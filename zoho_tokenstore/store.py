@@ -33,7 +33,7 @@ from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenSto
 from .engine import build_engine, masked_url, read_engine, write_engine
 from .errors import database_error, is_retryable, store_error
 from .migration import schema_problem, upgrade
-from .model import TABLE_NAME, token_table
+from .model import TABLE_NAME, token_row_class, token_table
 from .refresh import RefreshAhead, Refresher, adopt_refreshed
 from .sqlite_reads import CompiledRead, read_one
 from .token_codec import (
@@ -102,7 +102,9 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         self._reader = read_engine(self._engine)
         self._closed = False
         policy = RefreshAhead() if refresh_ahead is True else refresh_ahead or None
-        self._refresher = Refresher(self._engine, self._table, policy) if policy else None
+        self._refresher = (
+            Refresher(self._engine, token_row_class(table_name), policy) if policy else None
+        )
         self._by_id = select(self._table).where(self._table.c.id == bindparam("value"))
         self._by_column: dict[str, Select[Any]] = {
             name: select(self._table).where(self._table.c[name] == bindparam("value")).limit(1)
