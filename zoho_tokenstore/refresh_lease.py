@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, RowMapping, delete, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, delete, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -82,7 +82,7 @@ class RefreshLeases:
                         )
                     )
                 values = {"token_id": token_id, "holder": holder, "expires_at": expires_at}
-                if connection.execute(self._insert_if_absent(values)).rowcount != 1:
+                if not self._insert_if_absent(connection, values):
                     return None
                 row = self._read_row(connection, token_id)
         except sa_exc.SQLAlchemyError as exc:
@@ -117,16 +117,21 @@ class RefreshLeases:
         query = select(self._rows).where(self._rows.id == token_id)
         return connection.execute(query).mappings().first()
 
-    def _insert_if_absent(self, values: Mapping[str, Any]) -> Insert:
-        """An INSERT that inserts nothing (row count 0) when the token already has a lease."""
+    def _insert_if_absent(self, connection: Connection, values: Mapping[str, Any]) -> bool:
+        """Insert the lease unless the token has one already; whether this call inserted it."""
         leases = self._leases
         if self._dialect == "postgresql":
-            upsert = postgresql.insert(leases).values(values)
-            return upsert.on_conflict_do_nothing(index_elements=[leases.token_id])
+            # psycopg reports no row count for ON CONFLICT DO NOTHING here; RETURNING tells.
+            claim = postgresql.insert(leases).values(values)
+            claim = claim.on_conflict_do_nothing(index_elements=[leases.token_id])
+            return connection.execute(claim.returning(leases.token_id)).first() is not None
         if self._dialect == "sqlite":
-            upsert_lite = sqlite.insert(leases).values(values)
-            return upsert_lite.on_conflict_do_nothing(index_elements=[leases.token_id])
+            lite = sqlite.insert(leases).values(values)
+            lite = lite.on_conflict_do_nothing(index_elements=[leases.token_id])
+            return connection.execute(lite).rowcount == 1
         if self._dialect in ("mysql", "mariadb"):
             # IGNORE turns only the duplicate key into "0 rows": the values are ours and fit.
-            return insert(leases).values(values).prefix_with("IGNORE")
-        return insert(leases).values(values)  # elsewhere a duplicate raises, handled by claim
+            ignored = insert(leases).values(values).prefix_with("IGNORE")
+            return connection.execute(ignored).rowcount == 1
+        # Elsewhere a duplicate raises IntegrityError, which claim() takes as a lost race.
+        return connection.execute(insert(leases).values(values)).rowcount == 1
