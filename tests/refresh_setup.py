@@ -68,7 +68,8 @@ def run_workers(
     try:
         if while_running is not None:
             while_running()
-        return [results.get(timeout=60) for _ in processes]
+        # Generous: spawning 8 interpreters takes a minute on a loaded 2-core machine.
+        return [results.get(timeout=240) for _ in processes]
     finally:
         for process in processes:
             process.join(timeout=20)
