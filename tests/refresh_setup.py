@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,8 @@ from sqlalchemy.engine import URL
 from refresh_workers import WorkerPlan, api_worker
 from sdk_helpers import get_leads, grant_token, init_sdk, lead_descriptions
 from zoho_tokenstore import SQLAlchemyTokenStore
-from zoho_tokenstore.model import TOKEN_TABLE
+from zoho_tokenstore.engine import build_engine, write_engine
+from zoho_tokenstore.model import LEASE_TABLE, TOKEN_TABLE
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 ALICE = "alice@example.com"
@@ -65,10 +68,57 @@ def run_workers(
     try:
         if while_running is not None:
             while_running()
-        return [results.get(timeout=60) for _ in processes]
+        # Generous: spawning 8 interpreters takes a minute on a loaded 2-core machine.
+        return [results.get(timeout=240) for _ in processes]
     finally:
         for process in processes:
             process.join(timeout=20)
             if process.is_alive():
                 process.kill()
                 process.join(timeout=5)
+
+
+def lease_rows(db_url: URL) -> list[dict[str, object]]:
+    """The refresh lease table's rows, read directly: empty whenever no refresh is running."""
+    engine = sa.create_engine(db_url)
+    with engine.connect() as connection:
+        rows = [dict(r) for r in connection.execute(sa.select(LEASE_TABLE)).mappings()]
+    engine.dispose()
+    return rows
+
+
+def hold_lease(db_url: URL, token_id: str, seconds: float, holder: str = "another-worker") -> None:
+    """Record a lease on the token as another worker (another process, say) would while refreshing."""
+    engine = sa.create_engine(db_url)
+    with engine.begin() as connection:
+        expires_at = int((time.time() + seconds) * 1000)
+        connection.execute(
+            sa.insert(LEASE_TABLE).values(token_id=token_id, holder=holder, expires_at=expires_at)
+        )
+    engine.dispose()
+
+
+def drop_leases(db_url: URL) -> None:
+    """Remove every lease, as their holders would when they finish."""
+    engine = sa.create_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(sa.delete(LEASE_TABLE))
+    engine.dispose()
+
+
+@contextmanager
+def row_locked(db_url: URL, token_id: str) -> Iterator[None]:
+    """Hold a write lock on the token's row (SQLite: the database's) for the block, then commit.
+
+    The store itself never holds one across an HTTP call any more; tests use this to hold saves back.
+    """
+    engine = build_engine(db_url)
+    try:
+        with write_engine(engine).begin() as connection:  # SQLite: BEGIN IMMEDIATE
+            by_id = sa.select(TOKEN_TABLE.c.id).where(TOKEN_TABLE.c.id == token_id)
+            if engine.dialect.name != "sqlite":
+                by_id = by_id.with_for_update()
+            connection.execute(by_id).all()
+            yield
+    finally:
+        engine.dispose()

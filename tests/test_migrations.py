@@ -41,7 +41,7 @@ def _tables(url: URL) -> set[str]:
 def test_a_fresh_database_is_upgraded_to_head(empty_db_url: URL) -> None:
     assert _tables(empty_db_url) == set()
     upgrade(empty_db_url)
-    assert _tables(empty_db_url) == {"oauthtoken", VERSION_TABLE}
+    assert _tables(empty_db_url) == {"oauthtoken", "oauthtoken_refresh_lease", VERSION_TABLE}
     engine = sa.create_engine(empty_db_url)
     assert current_revision(engine) == head_revision()
     inspector = sa.inspect(engine)

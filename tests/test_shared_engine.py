@@ -20,8 +20,8 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from sdk_helpers import run_at_once
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore, create_shared_engine, downgrade
+from zoho_tokenstore.engine import write_engine
 from zoho_tokenstore.model import TOKEN_TABLE
-from zoho_tokenstore.row_lock import locked_row
 
 
 def secrets_of(token: OAuthToken) -> list[str]:
@@ -100,9 +100,13 @@ def test_the_shared_engine_keeps_the_stores_settings(backend: str, db_url: URL) 
             tokens = [full_token(n) for n in range(8)]
             run_at_once(8, lambda n: store.save_token(tokens[n]))
             assert len(store.get_tokens()) == 8
-            # The store's row lock (BEGIN IMMEDIATE on SQLite) still works on the shared engine.
-            with locked_row(store.engine, TOKEN_TABLE, tokens[0].get_id(), timeout_s=5) as (_, row):
-                assert row is not None and row["id"] == tokens[0].get_id()
+            # The store's write transactions take SQLite's write lock up front (BEGIN IMMEDIATE)
+            # on the shared engine too: the transaction is open before any statement runs.
+            with write_engine(store.engine).begin() as connection:
+                if backend == "sqlite":
+                    assert connection.connection.dbapi_connection.in_transaction  # type: ignore[union-attr]
+                by_id = sa.select(TOKEN_TABLE.c.id).where(TOKEN_TABLE.c.id == tokens[0].get_id())
+                assert connection.execute(by_id).scalar() == tokens[0].get_id()
     finally:
         engine.dispose()
 

@@ -47,8 +47,10 @@ def test_a_custom_table_lives_beside_the_default_one(empty_db_url: URL) -> None:
     upgrade(empty_db_url, table_name=CUSTOM)
     assert _tables(empty_db_url) == {
         "oauthtoken",
+        "oauthtoken_refresh_lease",
         "zoho_tokenstore_alembic_version",
         CUSTOM,
+        f"{CUSTOM}_refresh_lease",
         f"zoho_tokenstore_alembic_version_{CUSTOM}",
     }
     assert _differences(empty_db_url, CUSTOM) == []
@@ -67,7 +69,8 @@ def test_a_custom_table_lives_beside_the_default_one(empty_db_url: URL) -> None:
 
     downgrade(empty_db_url, "base", table_name=CUSTOM)
     assert CUSTOM not in _tables(empty_db_url)
-    assert "oauthtoken" in _tables(empty_db_url)
+    assert f"{CUSTOM}_refresh_lease" not in _tables(empty_db_url)
+    assert {"oauthtoken", "oauthtoken_refresh_lease"} <= _tables(empty_db_url)
 
 
 def test_a_store_on_a_table_never_upgraded_names_the_table_in_its_fix(empty_db_url: URL) -> None:
@@ -85,7 +88,11 @@ def test_alembic_command_line_takes_the_table(empty_db_url: URL) -> None:
         check=True,
         timeout=120,
     )
-    assert _tables(empty_db_url) == {CUSTOM, f"zoho_tokenstore_alembic_version_{CUSTOM}"}
+    assert _tables(empty_db_url) == {
+        CUSTOM,
+        f"{CUSTOM}_refresh_lease",
+        f"zoho_tokenstore_alembic_version_{CUSTOM}",
+    }
     assert _differences(empty_db_url, CUSTOM) == []
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import select
+import socket
 import threading
 import time
 from collections import Counter
@@ -142,10 +144,27 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             body = self.rfile.read(int(declared)).decode("utf-8", "replace")
             params.update({k: v[0] for k, v in parse_qs(body).items()})
+        if method == "POST" and parts.path.rstrip("/") == TOKEN_PATH and not self._delay(zoho):
+            return  # the client hung up while the token endpoint kept it waiting: no answer
         status, payload = zoho._handle(
             method, parts.path.rstrip("/"), params, self.headers.get("Authorization")
         )
         self._send(status, payload)
+
+    def _delay(self, zoho: StandInZoho) -> bool:
+        """Wait ``zoho.token_delay_seconds`` before answering; False if the client hangs up first."""
+        delay = zoho.token_delay_seconds
+        if delay <= 0:
+            return True
+        zoho._count("token:delayed")
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline and not zoho._stopped:
+            readable, _, _ = select.select([self.connection], [], [], 0.05)
+            if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                zoho._count("token:unanswered")
+                self.close_connection = True
+                return False
+        return True
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode("utf-8")
@@ -188,6 +207,7 @@ class StandInZoho:
         self._calls: Counter[str] = Counter()
         self._revoked: list[str] = []
         self._token_requests: list[str] = []
+        self._token_delay_s = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -330,6 +350,21 @@ class StandInZoho:
     def expires_in(self, seconds: int) -> None:
         with self._lock:
             self._expires_in = int(seconds)
+
+    @property
+    def token_delay_seconds(self) -> float:
+        """Seconds the token endpoint waits before answering (0: none; ``math.inf``: silent).
+
+        A client that hangs up meanwhile gets no answer, and nothing is issued. Calls counts
+        ``token:delayed`` when a request starts waiting and ``token:unanswered`` when its client left.
+        """
+        with self._lock:
+            return self._token_delay_s
+
+    @token_delay_seconds.setter
+    def token_delay_seconds(self, seconds: float) -> None:
+        with self._lock:
+            self._token_delay_s = float(seconds)
 
     @property
     def revoked_refresh_tokens(self) -> list[str]:
