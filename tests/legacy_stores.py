@@ -29,7 +29,7 @@ TEN_COLUMN_TABLE_SQL = (
 
 #: The same columns as unbounded text, for sources holding values our store refuses (too long).
 WIDE_TABLE_SQL = (
-    "CREATE TABLE {name} (id varchar(20000), user_name text, client_id text, client_secret text, "
+    "CREATE TABLE {name} (id text, user_name text, client_id text, client_secret text, "
     "refresh_token text, access_token text, grant_token text, expiry_time text, "
     "redirect_url text, api_domain text)"
 )
