@@ -14,6 +14,7 @@ from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, select
 from sqlalchemy.engine import URL, make_url
 
 from ..engine import masked_url
+from ..token_codec import value_problem
 from .rows import COLUMNS, SourceRead, SourceRow, id_order, shown
 
 
@@ -64,6 +65,15 @@ def _read(engine: Engine, table_name: str, where: str) -> SourceRead:
     raw.sort(key=lambda values: id_order(values["id"]))
     read = SourceRead(description=f"table {table_name!r} in {where}")
     for position, values in enumerate(raw, start=1):
-        label = f"row {position} (id {shown(values['id'])})"
+        label = f"row {position}{_id_part(values['id'])}"
         read.rows.append(SourceRow(position=position, label=label, values=values))
     return read
+
+
+def _id_part(token_id: object) -> str:
+    """`` (id '7')`` for a label, when the id is one the store could keep (else it is not shown)."""
+    if isinstance(token_id, int) and not isinstance(token_id, bool):
+        token_id = str(token_id)
+    if not isinstance(token_id, str) or not token_id or value_problem("id", token_id) is not None:
+        return ""
+    return f" (id {shown(token_id)})"
