@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
@@ -377,3 +378,21 @@ def test_adopt_dry_run_changes_nothing(
     assert read_rows(empty_db_url) == [row(1), row(2)]
     status, out, _ = run(capsys, "adopt", "--url", _url(empty_db_url), "--dry-run")
     assert status == 0, out  # still adoptable: nothing was renamed
+
+
+def test_a_failed_adoption_is_undone(
+    backend: str, empty_db_url: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if backend == "mysql":
+        pytest.skip("MySQL names indexes per table: an old index cannot collide with ours")
+    create_table(empty_db_url)
+    insert_rows(empty_db_url, [row(1)])
+    # Another SQLAlchemy store's table may carry an index named like ours: creating ours fails.
+    create_table(empty_db_url, sql="CREATE INDEX ix_{name}_access_token ON {name} (access_token)")
+    status, _, err = run(capsys, "adopt", "--url", _url(empty_db_url))
+    assert status == 1
+    assert "error:" in err
+    assert read_rows(empty_db_url) == [row(1)]
+    engine = sa.create_engine(empty_db_url)
+    assert set(sa.inspect(engine).get_table_names()) == {"oauthtoken"}
+    engine.dispose()

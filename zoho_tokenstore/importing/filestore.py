@@ -60,8 +60,9 @@ def read_filestore(path: str | Path) -> SourceRead:
             reason = "half-written: the file ends inside this row"
             read.unreadable.append(UnreadableRow(label, reason))
         else:
-            values: dict[str, object] = dict.fromkeys(COLUMNS)
-            values.update(zip(COLUMNS, record, strict=False))
+            values: dict[str, object] = dict(zip(COLUMNS, record, strict=False))
+            if len(record) < len(COLUMNS):
+                values["api_domain"] = None  # the legacy nine-column file
             read.rows.append(SourceRow(position=len(read.rows) + 1, label=label, values=values))
     return read
 

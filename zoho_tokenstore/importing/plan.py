@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from ..model import COLUMN_LENGTHS
 from ..store import new_token_id
 from ..token_codec import CREDENTIAL_COLUMNS, Values, value_problem
 from .rows import COLUMNS, SourceRead, SourceRow, shown
@@ -134,6 +135,9 @@ def _candidate(row: SourceRow, plan: Plan) -> _Candidate | None:
         text = raw if isinstance(raw, str) else None
         if text is None:
             problem: str | None = f"is not text ({type(raw).__name__})"
+        elif column != "expiry_time" and _plainly_storable(column, text):
+            values[column] = text  # the common case, decided without value_problem's encode()
+            continue
         else:
             problem = value_problem(column, text)
             if problem is None and column == "expiry_time" and not _digits(text):
@@ -180,6 +184,8 @@ def _by_user(candidates: list[_Candidate]) -> list[list[_Candidate]]:
 
 def _winner(group: list[_Candidate], plan: Plan) -> _Candidate:
     """The group's most recent row; the others are set aside (and listed)."""
+    if len(group) == 1:
+        return group[0]
     best = max(group, key=lambda c: c.rank)
     for other in group:
         if other is best:
@@ -278,6 +284,11 @@ def _text_row(row: Mapping[str, object]) -> Values:
 def _expiry(values: Mapping[str, object]) -> int:
     expiry = values["expiry_time"]
     return int(expiry) if isinstance(expiry, str) and _digits(expiry) else -1
+
+
+def _plainly_storable(column: str, text: str) -> bool:
+    """A quick yes for short ASCII text without NUL; anything else goes to ``value_problem``."""
+    return len(text) <= COLUMN_LENGTHS[column] and text.isascii() and "\x00" not in text
 
 
 def _digits(text: str) -> bool:
