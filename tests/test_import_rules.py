@@ -391,8 +391,19 @@ def test_a_failed_adoption_is_undone(
     create_table(empty_db_url, sql="CREATE INDEX ix_{name}_access_token ON {name} (access_token)")
     status, _, err = run(capsys, "adopt", "--url", _url(empty_db_url))
     assert status == 1
-    assert "error:" in err
+    assert "creating the token table failed (" in err
+    assert "the adoption was undone and the old table is 'oauthtoken' again" in err
     assert read_rows(empty_db_url) == [row(1)]
     engine = sa.create_engine(empty_db_url)
     assert set(sa.inspect(engine).get_table_names()) == {"oauthtoken"}
     engine.dispose()
+
+
+def test_an_unreachable_source_is_reported_without_its_password(
+    db_url: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = "postgresql+psycopg://app:S3cretPw@127.0.0.1:9/tokens"
+    status, out, err = run(capsys, "import", "--url", _url(db_url), "--from-table", source)
+    assert status == 1
+    assert err.startswith("error: reading the source failed: the database is unavailable")
+    assert "S3cretPw" not in out + err

@@ -6,7 +6,10 @@ import argparse
 import sys
 from typing import Final, TextIO
 
+from sqlalchemy import exc as sa_exc
+
 from ..engine import build_engine
+from ..errors import database_error
 from ..importing import (
     AdoptionRefusedError,
     NotAFileStoreError,
@@ -80,6 +83,9 @@ def _import(args: argparse.Namespace) -> int:
     except (NotAFileStoreError, NotATokenTableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except sa_exc.SQLAlchemyError as exc:
+        # By kind and code only: the source URL's password is not the one main() masks.
+        raise database_error("reading the source", exc) from exc
     with open_target_store(args) as store:
         return _run(args, store, read, dry_run=args.dry_run)
 
@@ -98,7 +104,11 @@ def _adopt(args: argparse.Namespace) -> int:
             read = read_table(engine, table)
             print(f"Would rename table {table!r} to {backup!r} and create the token table.")
             return _report(make_plan(read, []), dry_run=True, wrote=False)
-        take_over(engine, table, backup)
+        try:
+            take_over(engine, table, backup)
+        except AdoptionRefusedError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         print(f"Kept the old table as {backup!r}; created the token table {table!r}.")
         try:
             read = read_table(url_of(args), backup)

@@ -67,6 +67,14 @@ def take_over(engine: Engine, table_name: str, backup_name: str) -> None:
     _rename(engine, table_name, backup_name)
     try:
         upgrade(engine, table_name=table_name)
+    except sa_exc.SQLAlchemyError as exc:
+        undo_adoption(engine, table_name, backup_name)
+        # DDL carries no bound values: the driver's own words (e.g. an index name taken) are safe.
+        reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
+        raise AdoptionRefusedError(
+            f"creating the token table failed ({reason}); the adoption was undone and the old "
+            f"table is {table_name!r} again"
+        ) from exc
     except BaseException:
         undo_adoption(engine, table_name, backup_name)
         raise
