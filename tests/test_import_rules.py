@@ -359,7 +359,11 @@ def test_adopt_refuses_a_missing_or_foreign_table(
 ) -> None:
     status, _, err = run(capsys, "adopt", "--url", _url(empty_db_url))
     assert status == 1
-    assert "has no table 'oauthtoken' to adopt" in err
+    where = empty_db_url.render_as_string()
+    if empty_db_url.get_backend_name() == "sqlite":  # not even a file yet
+        assert f"refusing to adopt: no SQLite database file at {where}" in err
+    else:
+        assert f"{where} has no table 'oauthtoken' to adopt" in err
     create_table(empty_db_url, sql="CREATE TABLE {name} (id varchar(10), note varchar(20))")
     status, _, err = run(capsys, "adopt", "--url", _url(empty_db_url))
     assert status == 1
@@ -371,11 +375,15 @@ def test_adopt_dry_run_changes_nothing(
 ) -> None:
     create_table(empty_db_url)
     insert_rows(empty_db_url, [row(1), row(2)])
+    database = empty_db_url.database if empty_db_url.get_backend_name() == "sqlite" else None
+    before = Path(database).read_bytes() if database else b""
     status, out, _ = run(capsys, "adopt", "--url", _url(empty_db_url), "--dry-run")
     assert status == 0, out
     assert "Would rename table 'oauthtoken' to 'oauthtoken_sdk_backup'" in out
     assert "2 to insert" in out
     assert read_rows(empty_db_url) == [row(1), row(2)]
+    if database:
+        assert Path(database).read_bytes() == before  # not even the journal mode changed
     status, out, _ = run(capsys, "adopt", "--url", _url(empty_db_url), "--dry-run")
     assert status == 0, out  # still adoptable: nothing was renamed
 

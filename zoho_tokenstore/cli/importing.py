@@ -8,7 +8,7 @@ from typing import Final, TextIO
 
 from sqlalchemy import exc as sa_exc
 
-from ..engine import build_engine
+from ..engine import build_engine, masked_url
 from ..errors import database_error
 from ..importing import (
     AdoptionRefusedError,
@@ -27,6 +27,7 @@ from ..importing import (
 from ..importing.adopt import drop_backup_hint, undo_adoption
 from ..importing.report import plan_lines, summary_line
 from ..importing.rows import SourceRead
+from ..importing.table import source_engine
 from ..model import TABLE_NAME
 from ..store import SQLAlchemyTokenStore
 from .common import Commands, add_database_options, table_of, url_of, where
@@ -93,17 +94,26 @@ def _import(args: argparse.Namespace) -> int:
 def _adopt(args: argparse.Namespace) -> int:
     table = table_of(args)
     backup = args.backup_table or default_backup_name(table)
-    engine = build_engine(url_of(args))
+    # Checking and the dry run only read: on SQLite through a read-only connection, so not even the
+    # journal mode of the old database changes before the adoption really starts.
     try:
-        try:
-            check_adoptable(engine, table, backup)
-        except AdoptionRefusedError as exc:
-            print(f"error: refusing to adopt: {exc}", file=sys.stderr)
-            return 1
+        looking = source_engine(url_of(args))
+    except NotATokenTableError as exc:
+        print(f"error: refusing to adopt: {exc}", file=sys.stderr)
+        return 1
+    try:
+        check_adoptable(looking, table, backup, masked_url(url_of(args)))
         if args.dry_run:
-            read = read_table(engine, table)
+            read = read_table(looking, table)
             print(f"Would rename table {table!r} to {backup!r} and create the token table.")
             return _report(make_plan(read, []), dry_run=True, wrote=False)
+    except AdoptionRefusedError as exc:
+        print(f"error: refusing to adopt: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        looking.dispose()
+    engine = build_engine(url_of(args))
+    try:
         try:
             take_over(engine, table, backup)
         except AdoptionRefusedError as exc:

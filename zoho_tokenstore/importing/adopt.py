@@ -31,9 +31,14 @@ def default_backup_name(table_name: str) -> str:
     return f"{table_name}_sdk_backup"
 
 
-def check_adoptable(engine: Engine, table_name: str, backup_name: str) -> None:
-    """Raise ``AdoptionRefusedError`` with the reason and the way out, unless adoption can go ahead."""
-    where = masked_url(engine)
+def check_adoptable(
+    engine: Engine, table_name: str, backup_name: str, where: str | None = None
+) -> None:
+    """Raise ``AdoptionRefusedError`` with the reason and the way out, unless adoption can go ahead.
+
+    ``where`` names the database in messages (default: the engine's URL, password masked).
+    """
+    where = where or masked_url(engine)
     if not BACKUP_NAME_PATTERN.fullmatch(backup_name):
         raise AdoptionRefusedError(f"the backup name {backup_name!r} is not a plain identifier")
     try:
