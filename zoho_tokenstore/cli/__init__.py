@@ -13,7 +13,7 @@ from typing import Final
 
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
-from . import demo, schema, tokens
+from . import demo, importing, schema, tokens
 from .common import DEFAULT_URL, default_url, safe_text
 
 #: The command groups, in the order ``--help`` lists them.
@@ -21,6 +21,7 @@ COMMAND_MODULES: Final = (
     schema,
     tokens,
     demo,
+    importing,
 )
 
 
