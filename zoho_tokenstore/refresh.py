@@ -25,6 +25,7 @@ from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
 from .errors import database_error, store_error
 from .row_lock import LockWaitTimeout, locked_row
+from .sdk_context import current_initializer
 from .token_codec import token_from_row, token_values
 
 #: The SDK refreshes a token whose expiry is less than this many milliseconds away (oauth_token.py).
@@ -164,8 +165,12 @@ def adopt_refreshed(token: OAuthToken, row: Row) -> None:
 
 
 def _sdk_endpoint(row: Row) -> tuple[Any, str] | None:
-    """The current SDK initializer and the accounts URL the SDK would refresh at, as get_token picks it."""
-    initializer = Initializer.get_initializer()
+    """The SDK initializer of this lookup and its accounts URL, picked as get_token picks them.
+
+    ``current_initializer`` rather than ``Initializer.get_initializer()``: on zohocrmsdk7_0 and 6_0,
+    ``switch_user``'s first lookup would otherwise refresh with the previous user's environment.
+    """
+    initializer = current_initializer()
     if initializer is None:
         return None
     api_domain = row["api_domain"]

@@ -35,6 +35,7 @@ from .errors import database_error, is_retryable, store_error
 from .migration import schema_problem, upgrade
 from .model import TABLE_NAME, token_table
 from .refresh import RefreshAhead, Refresher, adopt_refreshed
+from .sdk_generation import installed_sdk_problem
 from .sqlite_reads import CompiledRead, read_one
 from .token_codec import (
     CREDENTIAL_COLUMNS,
@@ -89,6 +90,9 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         refresh_ahead: RefreshAhead | bool = True,
         table_name: str = TABLE_NAME,
     ) -> None:
+        sdk_problem = installed_sdk_problem()
+        if sdk_problem is not None:  # several SDK generations, or an unsupported one
+            raise store_error(f"SQLAlchemyTokenStore: {sdk_problem}")
         try:
             self._table = token_table(table_name)
         except ValueError as exc:
