@@ -26,7 +26,7 @@ from refresh_setup import ALICE_NAME, expire, log_in
 from refresh_workers import environment
 from sdk_generations import SDK_DISTRIBUTION
 from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions
-from zoho_tokenstore import SQLAlchemyTokenStore
+from zoho_tokenstore import SQLAlchemyTokenStore, revoke_token
 from zoho_tokenstore.sdk_generation import (
     SdkDistribution,
     SdkGenerationWarning,
@@ -150,6 +150,22 @@ def test_switch_user_refreshes_ahead_with_the_new_users_environment(
             Initializer.LOCAL.init = None
         assert standin_zoho.calls["token:refresh_token"] == 1
         assert int(store.find_token_by_id(token_id).get_expires_in()) > int(1e12)
+
+
+def test_revoke_token_without_a_stored_refresh_token_or_an_sdk(
+    standin_zoho: StandInZoho, clean_sdk: SdkLogRecorder, db_url: URL, tmp_path: Path
+) -> None:
+    with pytest.raises(SDKException) as raised:  # before Initializer.initialize
+        revoke_token("1")
+    assert raised.value.code == "SDK UNINITIALIZED ERROR"
+    with SQLAlchemyTokenStore(db_url) as store:
+        token_id = log_in(standin_zoho, store, tmp_path)
+        assert revoke_token(token_id + "-unknown") is False
+        assert standin_zoho.calls["revoke"] == 0
+        assert revoke_token(token_id) is True
+        assert revoke_token(token_id) is False  # Zoho no longer knows that refresh token
+        assert standin_zoho.calls["revoke"] == 2
+        assert [t.get_id() for t in store.get_tokens()] == [token_id]  # the row stays
 
 
 @pytest.fixture
