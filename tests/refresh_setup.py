@@ -19,6 +19,7 @@ from zoho_tokenstore.testing.standin_zoho import StandInZoho
 ALICE = "alice@example.com"
 ALICE_NAME = f"{ALICE}:10000001"
 LONG_AGO_MS = "1000"  # an expiry in 1970: the stored token is expired for everyone
+WORKER_TIMEOUT_S = 180  # per worker result; measured 66 s for eight workers at load average 20
 
 
 def log_in(zoho: StandInZoho, store: SQLAlchemyTokenStore, workdir: Path) -> str:
@@ -65,7 +66,8 @@ def run_workers(
     try:
         if while_running is not None:
             while_running()
-        return [results.get(timeout=60) for _ in processes]
+        # Generous: eight spawned interpreters import the SDK at once, on a busy 2-core machine too.
+        return [results.get(timeout=WORKER_TIMEOUT_S) for _ in processes]
     finally:
         for process in processes:
             process.join(timeout=20)

@@ -66,7 +66,7 @@ def api_worker(plan: WorkerPlan, start: Any, results: Any) -> None:
     with recorded_sdk_log() as log:
         try:
             with SQLAlchemyTokenStore(plan.db_url, refresh_ahead=plan.refresh_ahead) as store:
-                start.wait(60)  # released together, so every worker sees the expired token
+                start.wait(180)  # released together, so every worker sees the expired token
                 init_sdk_with_id(plan, store)
                 seen = [lead_descriptions(get_leads()) for _ in range(plan.calls)]
             errors = log.describe_errors()
