@@ -22,6 +22,7 @@ from zoho_tokenstore.testing.standin_zoho import StandInZoho
 ALICE = "alice@example.com"
 ALICE_NAME = f"{ALICE}:10000001"
 LONG_AGO_MS = "1000"  # an expiry in 1970: the stored token is expired for everyone
+WORKER_TIMEOUT_S = 180  # per worker result; measured 66 s for eight workers at load average 20
 
 
 def log_in(zoho: StandInZoho, store: SQLAlchemyTokenStore, workdir: Path) -> str:
@@ -68,8 +69,8 @@ def run_workers(
     try:
         if while_running is not None:
             while_running()
-        # Generous: spawning 8 interpreters takes a minute on a loaded 2-core machine.
-        return [results.get(timeout=240) for _ in processes]
+        # Generous: eight spawned interpreters import the SDK at once, on a busy 2-core machine too.
+        return [results.get(timeout=WORKER_TIMEOUT_S) for _ in processes]
     finally:
         for process in processes:
             process.join(timeout=20)

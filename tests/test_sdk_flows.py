@@ -1,4 +1,4 @@
-"""Every SDK flow a user relies on, with the real ``zohocrmsdk8_0`` driving the store, on every backend.
+"""Every SDK flow a user relies on, with the real SDK (8_0, 7_0 or 6_0) driving the store, on every backend.
 
 The SDK talks to the local ``StandInZoho`` (no account, no internet). Each test asserts what a user
 would see: the rows in the table, their fields, and the requests Zoho received. The ``sdk_log``
@@ -22,6 +22,7 @@ from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 from conftest import backend_params, require_backend
+from sdk_generations import sdk_revoke_cannot_work
 from sdk_helpers import (
     SdkLogRecorder,
     error_code,
@@ -33,7 +34,7 @@ from sdk_helpers import (
     reset_sdk,
     run_at_once,
 )
-from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
+from zoho_tokenstore import SQLAlchemyTokenStore, revoke_token, upgrade
 from zoho_tokenstore.model import OAuthTokenRow
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
@@ -303,9 +304,17 @@ def test_switch_user_makes_each_call_with_that_users_token(
     assert zoho.calls["token:authorization_code"] == 2
 
 
+@pytest.mark.parametrize(
+    "revoke",
+    [
+        pytest.param(lambda token, token_id: token.revoke(token_id), id="sdk-revoke", marks=sdk_revoke_cannot_work),
+        pytest.param(lambda token, token_id: revoke_token(token_id), id="revoke_token"),
+    ],
+)  # fmt: skip
 def test_revoke_sends_only_that_users_refresh_token(
-    zoho: StandInZoho, store: SQLAlchemyTokenStore, rows: Rows, clean_sdk: object, tmp_path: Path
-) -> None:
+    zoho: StandInZoho, store: SQLAlchemyTokenStore, rows: Rows, clean_sdk: object, tmp_path: Path,
+    revoke: Callable[[OAuthToken, str], bool],
+) -> None:  # fmt: skip
     alice = login(zoho, store, tmp_path, ALICE)
     bob = grant_token(zoho, BOB)
     Initializer.switch_user(token=bob)
@@ -313,7 +322,7 @@ def test_revoke_sends_only_that_users_refresh_token(
     Initializer.switch_user(token=alice)  # back to Alice: revoke works on any stored id
     before = {r["user_name"]: r for r in rows()}
 
-    assert alice.revoke(bob.get_id()) is True
+    assert revoke(alice, bob.get_id()) is True
 
     assert zoho.revoked_refresh_tokens == [before[BOB_NAME]["refresh_token"]]
     assert {r["user_name"]: r for r in rows()} == before  # revoke does not delete the row

@@ -1,7 +1,8 @@
-"""The built wheel, installed into a fresh venv with no source tree, upgrades a database by itself."""
+"""The built wheel, installed next to the user's SDK in a fresh venv, upgrades a database by itself."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -9,6 +10,8 @@ import venv
 from pathlib import Path
 
 import pytest
+
+from zoho_tokenstore.sdk_generation import installed_sdk_distributions, normalized_name
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,9 +39,25 @@ def test_installed_wheel_upgrades_sqlite_without_the_source_tree(tmp_path: Path)
     environment = tmp_path / "venv"
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True, timeout=600
+    # The user's application already runs on this run's SDK generation (8_0, 7_0 or 6_0)...
+    [sdk] = installed_sdk_distributions()
+    pip = [str(python), "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, f"{sdk.name}=={sdk.version}"], check=True, timeout=600)
+    # ...and adding the store must leave it as it is: no other generation over its files.
+    subprocess.run([*pip, str(wheel)], check=True, timeout=600)
+    listed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=json"],
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
     )
+    sdks = [
+        (normalized_name(d["name"]), d["version"])
+        for d in json.loads(listed.stdout)
+        if normalized_name(d["name"]).startswith("zohocrmsdk")
+    ]
+    assert sdks == [(sdk.name, sdk.version)]
 
     workdir = tmp_path / "elsewhere"  # no alembic.ini, no migrations/ here
     workdir.mkdir()

@@ -29,11 +29,11 @@ from sqlalchemy import exc as sa_exc
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
-from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
 from .errors import database_error, store_error
 from .model import OAuthTokenRow
 from .refresh_lease import LeaseState, RefreshLeases
+from .sdk_context import current_initializer
 from .sdk_http_timeout import TIMEOUT_ERRORS, request_timeout
 from .token_codec import token_from_row, token_values
 
@@ -272,7 +272,7 @@ def adopt_refreshed(token: OAuthToken, row: Row) -> None:
 
 def _accounts_url(row: Row) -> str | None:
     """The accounts URL the SDK would refresh at, as get_token picks it; None without an SDK."""
-    initializer = Initializer.get_initializer()
+    initializer = current_initializer()  # switch_user's new one on 7_0/6_0 too
     if initializer is None:
         return None
     api_domain = row["api_domain"]

@@ -41,6 +41,7 @@ from .exact_match import exact_match_problem
 from .migration import schema_problem, upgrade
 from .model import TABLE_NAME, OAuthTokenRow, token_row_class
 from .refresh import RefreshAhead, Refresher, adopt_refreshed
+from .sdk_generation import installed_sdk_problem
 from .token_codec import (
     CREDENTIAL_COLUMNS,
     Values,
@@ -96,6 +97,9 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         refresh_ahead: RefreshAhead | bool = True,
         table_name: str = TABLE_NAME,
     ) -> None:
+        sdk_problem = installed_sdk_problem()
+        if sdk_problem is not None:  # several SDK generations, or an unsupported one
+            raise store_error(f"SQLAlchemyTokenStore: {sdk_problem}")
         try:
             self._row_class: type[OAuthTokenRow] = token_row_class(table_name)
         except ValueError as exc:

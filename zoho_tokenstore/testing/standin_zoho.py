@@ -1,9 +1,11 @@
 """A local stand-in for Zoho's accounts and CRM servers, for tests and the offline demo only.
 
 This is never a real Zoho server and never talks to one. It binds 127.0.0.1 on an ephemeral
-port and answers just the endpoints that ``zohocrmsdk8_0`` 7.0.0 calls when it exchanges a grant
-code, refreshes or revokes a token, resolves the current user, and reads Leads. Responses mimic
-the shape of Zoho's (including HTTP 200 for OAuth errors) so the real SDK can drive it unchanged.
+port and answers just the endpoints that the Zoho SDK (``zohocrmsdk8_0``, ``7_0`` or ``6_0``) calls
+when it exchanges a grant code, refreshes or revokes a token, resolves the current user, and reads
+Leads, under the CRM API version of the installed SDK (``/crm/v8/``, ``/crm/v7/``, ``/crm/v6/``).
+Responses mimic the shape of Zoho's (including HTTP 200 for OAuth errors) so the real SDK can drive
+it unchanged.
 Only the standard library is used. Tokens and secrets are never logged.
 """
 
@@ -16,7 +18,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +33,7 @@ from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import (  # type: ignore[imp
 )
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
+from zohocrmsdk.src.com.zoho.crm.api.util.constants import Constants
 
 __all__ = ["StandInUser", "StandInZoho"]
 
@@ -41,10 +44,14 @@ DEFAULT_EXPIRES_IN = 3600
 TOKEN_PATH = "/oauth/v2/token"
 # The SDK posts to ``accounts_url + "/revoke"`` (oauth_token.py, Constants.REVOKE_URL).
 REVOKE_PATH = TOKEN_PATH + "/revoke"
-USERS_PATH = "/crm/v8/users"
-ORG_PATH = "/crm/v8/org"
-FIELDS_PATH = "/crm/v8/settings/fields"
-LEADS_PATH = "/crm/v8/Leads"
+#: The CRM API version the installed SDK calls: ``v8`` (zohocrmsdk8_0), ``v7`` or ``v6``.
+SDK_API_VERSION: str = str(Constants.API_VERSION)
+#: CRM endpoints below ``/crm/<version>/``, and the name each is counted under in ``calls``.
+_CRM_ENDPOINTS = {"users": "users", "org": "org", "settings/fields": "fields", "Leads": "records"}
+USERS_PATH = f"/crm/{SDK_API_VERSION}/users"
+ORG_PATH = f"/crm/{SDK_API_VERSION}/org"
+FIELDS_PATH = f"/crm/{SDK_API_VERSION}/settings/fields"
+LEADS_PATH = f"/crm/{SDK_API_VERSION}/Leads"
 
 _AUTH_PREFIX = "Zoho-oauthtoken "
 _MAX_BODY = 64 * 1024
@@ -184,13 +191,21 @@ class StandInZoho:
     """A thread-safe local stand-in for Zoho accounts + CRM, for tests and the offline demo.
 
     ``clock`` returns seconds and decides access-token expiry; tests may pass a fake one.
+    ``api_versions`` are the CRM API versions answered (default: the installed SDK's only), so
+    applications on several SDK generations can share one stand-in.
     """
 
     DEFAULT_CLIENT_ID = DEFAULT_CLIENT_ID
     DEFAULT_CLIENT_SECRET = DEFAULT_CLIENT_SECRET
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        api_versions: Iterable[str] = (SDK_API_VERSION,),
+    ) -> None:
         self._clock = clock
+        self._api_versions = frozenset(api_versions)
+        self._version_calls: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._base_url: str | None = None
@@ -337,8 +352,15 @@ class StandInZoho:
         """Zero the counts and forget recorded refresh and revoke requests."""
         with self._lock:
             self._calls.clear()
+            self._version_calls.clear()
             self._revoked.clear()
             self._token_requests.clear()
+
+    @property
+    def api_version_calls(self) -> Counter[str]:
+        """A copy of the CRM request counts per API version (``v8``, ``v7``...), answered or not."""
+        with self._lock:
+            return Counter(self._version_calls)
 
     @property
     def expires_in(self) -> int:
@@ -406,13 +428,7 @@ class StandInZoho:
                 return HTTPStatus.OK, self._token(params)
             if method == "POST" and path == REVOKE_PATH:
                 return HTTPStatus.OK, self._revoke(params)
-            crm = {
-                USERS_PATH: "users",
-                ORG_PATH: "org",
-                FIELDS_PATH: "fields",
-                LEADS_PATH: "records",
-            }
-            name = crm.get(path) if method == "GET" else None
+            name = self._crm_endpoint(path) if method == "GET" else None
             if name is None:
                 self._calls["not_found"] += 1
                 return HTTPStatus.NOT_FOUND, _crm_error(
@@ -425,6 +441,15 @@ class StandInZoho:
                 self._calls["unauthorized"] += 1
                 return HTTPStatus.UNAUTHORIZED, _crm_error("INVALID_TOKEN", "invalid oauth token")
             return self._crm(name, user, params)
+
+    def _crm_endpoint(self, path: str) -> str | None:
+        """The endpoint's name for ``/crm/<version>/<endpoint>`` in an answered version, else None."""
+        prefix, _, rest = path.partition("/crm/")
+        version, _, endpoint = rest.partition("/")
+        if prefix or not version:
+            return None
+        self._version_calls[version] += 1
+        return _CRM_ENDPOINTS.get(endpoint) if version in self._api_versions else None
 
     def _token(self, params: dict[str, str]) -> dict[str, Any]:
         grant_type = params.get("grant_type", "")
