@@ -201,3 +201,20 @@ def test_redact_masks_every_written_form_of_the_password(password: str) -> None:
     if len(password) >= 4:
         for form in forms:
             assert form not in redact(f"the driver said {form}.", url)
+
+
+@pytest.mark.sqlite
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("not a url", "not a database URL"),
+        ("oracle+nodriver://u:pw@h/db", "unknown database scheme"),
+        ("mysql+mysqldb://u:pw@h/db", "is not installed"),
+    ],
+)
+def test_the_demo_reports_a_bad_url_like_every_command(
+    url: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--url", url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and says in err and err.count("\n") == 1

@@ -26,8 +26,11 @@ from .common import (
     EXIT_USAGE,
     CliError,
     OneLineParser,
+    UsageError,
+    checked_url,
     default_url,
     safe_text,
+    url_of,
     where,
 )
 
@@ -73,6 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(safe_text(exc.error_message, args), EXIT_FAILED)
     except CommandError as exc:  # Alembic: e.g. an unknown --revision
         return _fail(safe_text(exc, args), EXIT_USAGE)
+    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError) as exc:
+        # A command that takes its URL unchecked (demo): say what is wrong with the URL, if that is it.
+        try:
+            checked_url(url_of(args))
+        except UsageError as usage:
+            return _fail(safe_text(usage, args), usage.status)
+        return _fail(f"{type(exc).__name__}: {safe_text(exc, args)}", EXIT_FAILED)
     except sa_exc.SQLAlchemyError as exc:
         failure = database_error(f"{args.command} on {where(args)}", exc)
         return _fail(safe_text(failure.error_message, args), EXIT_FAILED)

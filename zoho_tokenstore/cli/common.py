@@ -164,8 +164,17 @@ def _password_forms(url: str) -> set[str]:
 
 
 def database_url(args: argparse.Namespace) -> URL:
-    """The command's URL, checked: parsable, a known scheme, its driver installed; else exit 2."""
-    text = url_of(args)
+    """The command's URL and table, checked (see ``checked_url``); a bad table name exits 2 too."""
+    url = checked_url(url_of(args))
+    try:
+        token_table(table_of(args))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return url
+
+
+def checked_url(text: str) -> URL:
+    """``text`` as a URL: parsable, a known scheme, its driver installed; else ``UsageError``."""
     try:
         url = make_url(text)
     except sa_exc.ArgumentError:
@@ -188,10 +197,6 @@ def database_url(args: argparse.Namespace) -> URL:
         raise UsageError(
             f"the driver for {url.drivername!r} is not installed ({module}): {hint}"
         ) from None
-    try:
-        token_table(table_of(args))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     return url
 
 
