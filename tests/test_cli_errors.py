@@ -62,7 +62,11 @@ def _mistakes(tmp_path: Path) -> list[tuple[list[str], int, str]]:
         (["delete", "--url", db, "--yes"], 2, "one of the arguments --id --user is required"),
         (["delete", "--url", db, "--id", "a", "--user", "b"], 2, "not allowed with argument"),
         (["downgrade", "--url", db], 2, "the following arguments are required: --revision"),
-        (["tokens", "--url", f"sqlite:///{tmp_path}/empty.db"], 1, "has no zoho_tokenstore schema"),
+        (
+            ["tokens", "--url", f"sqlite:///{tmp_path}/empty.db"],
+            1,
+            f"has no zoho_tokenstore schema: run `zoho-tokenstore upgrade --url 'sqlite:///{tmp_path}/empty.db'`",
+        ),
         (["delete", "--url", db, "--id", "nope", "--yes"], 1, "no stored token has the id 'nope'"),
         (
             ["delete", "--url", db, "--user", "nobody", "--yes"],

@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL
 from zoho_tokenstore import upgrade
 from zoho_tokenstore.cli import main
 from zoho_tokenstore.diagnostics import check_strict_mode, diagnose
-from zoho_tokenstore.engine import build_engine
+from zoho_tokenstore.engine import build_engine, masked_url
 from zoho_tokenstore.migration import head_revision
 
 CHECKS = {
@@ -68,7 +68,9 @@ def test_no_schema_fails_and_names_the_fix(
     status, lines = _doctor(empty_db_url, capsys)
     assert status == 1
     assert lines["connect"].startswith("ok ")
-    assert lines["schema"].startswith("FAIL") and "zoho-tokenstore upgrade --url" in lines["schema"]
+    assert lines["schema"].startswith("FAIL")
+    # The fix names the URL the user gave (password masked), not the read-only view doctor opened.
+    assert f"zoho-tokenstore upgrade --url '{masked_url(empty_db_url)}'" in lines["schema"]
     assert lines["model"].startswith("skip")
 
 
