@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import pty
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 from token_factory import fields_of, full_token, make_token
-from zoho_tokenstore import SQLAlchemyTokenStore
+from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.cli import main
 from zoho_tokenstore.engine import build_engine
 from zoho_tokenstore.maintenance import purge
@@ -262,3 +268,31 @@ def test_purge_keeps_a_row_saved_between_its_read_and_its_delete(
         engine.dispose()
     assert saved_meanwhile
     assert [(r["id"], r["refresh_token"]) for r in rows()] == [(token_id, "1000.new-refresh")]
+
+
+@pytest.mark.sqlite
+def test_delete_asks_on_a_real_terminal(tmp_path: Path) -> None:
+    """The installed command with a pseudo-terminal as its input: the user types "y"."""
+    url = f"sqlite:///{tmp_path}/tokens.db"
+    upgrade(url)
+    [token_id] = _save(make_url(url), full_token(1))
+    command = shutil.which("zoho-tokenstore", path=os.path.dirname(sys.executable))
+    assert command is not None
+    controller, terminal = pty.openpty()
+    try:
+        os.write(controller, b"y\n")
+        result = subprocess.run(
+            [command, "delete", "--url", url, "--id", token_id],
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert result.returncode == 0, result.stderr
+    assert "delete this token? [y/N]" in result.stdout
+    assert f"deleted the token with id {token_id}" in result.stdout
+    with SQLAlchemyTokenStore(url) as store:
+        assert store.get_tokens() == []
