@@ -23,10 +23,10 @@ from zohocrmsdk.src.com.zoho.crm.api.record import ResponseWrapper as RecordsWra
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 from .engine import build_engine, masked_url
-from .masking import mask
 from .migration import current_revision, upgrade
 from .store import SQLAlchemyTokenStore
 from .testing.standin_zoho import StandInZoho
+from .token_display import token_line
 
 #: Where the demo keeps its tokens unless ``--url`` says otherwise: a file in the current directory.
 DEFAULT_DEMO_URL: Final = "sqlite:///zohooauth-demo.db"
@@ -327,20 +327,8 @@ def _values(token: OAuthToken) -> dict[str, str | None]:
 
 
 def _describe(token: OAuthToken) -> str:
-    """One stored row, secrets masked: what the user can safely see."""
-    signature = token.get_user_signature()
-    expiry = token.get_expires_in()
-    expires = (
-        f"expires in {(int(expiry) - int(time.time() * 1000)) // 1000} s"
-        if expiry and expiry.isdigit()
-        else "no expiry"
-    )
-    return (
-        f"id={token.get_id()} user={signature.get_name() if signature else '-'}"
-        f" client_secret={mask(token.get_client_secret())}"
-        f" refresh={mask(token.get_refresh_token())} access={mask(token.get_access_token())}"
-        f" {expires}"
-    )
+    """One stored row, secrets masked: what the user can safely see (as ``zoho-tokenstore tokens``)."""
+    return token_line(token)
 
 
 def _revision(url: str) -> str:
