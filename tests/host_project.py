@@ -6,7 +6,6 @@ tests run. Alembic runs in-process (as ``alembic`` on the command line would run
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,31 +15,20 @@ from typing import Final
 from alembic.config import Config
 from sqlalchemy.engine import URL
 
-REPO: Final = Path(__file__).resolve().parents[1]
-RECIPE: Final = REPO / "docs" / "host-alembic.md"
+from doc_files import doc_files, write_files
+
 HOST_PACKAGE: Final = "myapp"
 
-_FILE_BLOCK = re.compile(r"<!-- host project file: (\S+) -->\s*```python\n(.*?)```", re.DOTALL)
 
-
-def recipe_files() -> dict[str, str]:
-    """The host project's files as the docs show them: relative path -> source."""
-    files = dict(_FILE_BLOCK.findall(RECIPE.read_text()))
+def write_host_project(directory: Path) -> Path:
+    """Write the host project of docs/host-alembic.md into ``directory``; returns it."""
+    files = doc_files("host-alembic.md", "host project")
     assert set(files) == {
         "myapp/models.py",
         "migrations/env.py",
         "migrations/versions/0001_invoices_and_zoho_tokens.py",
     }, sorted(files)
-    return files
-
-
-def write_host_project(directory: Path) -> Path:
-    """Write the host project into ``directory``; returns it."""
-    for relative, source in recipe_files().items():
-        path = directory / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(source)
-    (directory / HOST_PACKAGE / "__init__.py").write_text("")
+    write_files(directory, {**files, f"{HOST_PACKAGE}/__init__.py": ""})
     return directory
 
 

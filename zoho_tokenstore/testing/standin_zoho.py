@@ -1,4 +1,4 @@
-"""A local stand-in for Zoho's accounts and CRM servers, for tests and the offline demo only.
+"""A local stand-in for Zoho's accounts and CRM servers, for tests (yours too) and the offline demo.
 
 This is never a real Zoho server and never talks to one. It binds 127.0.0.1 on an ephemeral
 port and answers just the endpoints that ``zohocrmsdk8_0`` 7.0.0 calls when it exchanges a grant
@@ -30,7 +30,7 @@ from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import (  # type: ignore[imp
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 
-__all__ = ["StandInUser", "StandInZoho"]
+__all__ = ["StandInRequest", "StandInUser", "StandInZoho"]
 
 DEFAULT_CLIENT_ID = "1000.STANDINCLIENTID0000000000000"
 DEFAULT_CLIENT_SECRET = "standin0secret0000000000000000000000000000"
@@ -78,6 +78,15 @@ class StandInUser:
     def user_name(self) -> str:
         """The user_name the SDK's ``Utility.get_user_name`` builds for this user."""
         return f"{self.email}:{self.zgid}"
+
+
+@dataclass(frozen=True)
+class StandInRequest:
+    """One request the stand-in answered. No query string or body: those can carry tokens."""
+
+    method: str
+    path: str
+    status: int
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, payload = zoho._handle(
             method, parts.path.rstrip("/"), params, self.headers.get("Authorization")
         )
+        zoho._record(StandInRequest(method, parts.path, int(status)))
         self._send(status, payload)
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
@@ -163,6 +173,8 @@ def _crm_error(code: str, message: str) -> dict[str, Any]:
 
 class StandInZoho:
     """A thread-safe local stand-in for Zoho accounts + CRM, for tests and the offline demo.
+
+    Tests usually get one through the ``zoho_standin`` pytest fixture (``StandInKit.server``).
 
     ``clock`` returns seconds and decides access-token expiry; tests may pass a fake one.
     """
@@ -188,6 +200,7 @@ class StandInZoho:
         self._calls: Counter[str] = Counter()
         self._revoked: list[str] = []
         self._token_requests: list[str] = []
+        self._requests: list[StandInRequest] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -314,11 +327,18 @@ class StandInZoho:
             return Counter(self._calls)
 
     def reset_counts(self) -> None:
-        """Zero the counts and forget recorded refresh and revoke requests."""
+        """Zero the counts and forget recorded requests (all, refresh and revoke)."""
         with self._lock:
             self._calls.clear()
             self._revoked.clear()
             self._token_requests.clear()
+            self._requests.clear()
+
+    @property
+    def requests(self) -> list[StandInRequest]:
+        """A copy of every request answered so far, in order (``reset_counts`` forgets them)."""
+        with self._lock:
+            return list(self._requests)
 
     @property
     def expires_in(self) -> int:
@@ -357,6 +377,10 @@ class StandInZoho:
             return len(doomed)
 
     # -- request handling (called on server threads) --------------------------------------------
+
+    def _record(self, request: StandInRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
 
     def _count(self, name: str) -> None:
         with self._lock:
