@@ -6,8 +6,7 @@ its tests locally, but fails them when ``CI`` is set: CI must never pass by test
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,29 +14,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from databases import BACKENDS, server_problem, throwaway_database
+from backends import require_backend
+from databases import BACKENDS, throwaway_database
+from direct_db import read_rows
+from statement_log import StatementLog
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.model import OAuthTokenRow
 
 # Fixtures for the stand-in Zoho server and a guarded SDK (see standin_fixtures.py).
 pytest_plugins = ["standin_fixtures"]
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-_server_checks: dict[str, str | None] = {}
-
-
-def require_backend(backend: str) -> None:
-    """Skip (locally) or fail (in CI) when the backend's server is not reachable."""
-    if backend == "sqlite":
-        return
-    if backend not in _server_checks:
-        _server_checks[backend] = server_problem(backend)
-    problem = _server_checks[backend]
-    if problem is not None:
-        if IN_CI:
-            pytest.fail(f"CI must test every backend: {problem}")
-        pytest.skip(problem)
 
 
 @pytest.fixture(params=[pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS])
@@ -106,36 +91,9 @@ def store(db_url: URL) -> Iterator[SQLAlchemyTokenStore]:
 
 
 @pytest.fixture
-def rows(db_url: URL) -> Iterator[object]:
+def rows(db_url: URL) -> Callable[[], list[dict[str, object]]]:
     """Reads the token table directly (not through the store), as a list of dicts ordered by id."""
-    engine = sa.create_engine(db_url)
-    table = OAuthTokenRow.__table__
-
-    def read() -> list[dict[str, object]]:
-        with engine.connect() as connection:
-            result = connection.execute(sa.select(table).order_by(table.c.id))
-            return [dict(row) for row in result.mappings()]
-
-    yield read
-    engine.dispose()
-
-
-class StatementLog:
-    """The SQL statements an engine executed while recording, for round-trip assertions."""
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-        self.recording = False
-
-    def record(self, *args: object) -> None:
-        """A ``before_cursor_execute`` listener (server backends)."""
-        if self.recording:
-            self.statements.append(str(args[2]))
-
-    def trace(self, statement: str) -> None:
-        """A sqlite3 trace callback: every statement SQLite itself runs, whoever sent it."""
-        if self.recording:
-            self.statements.append(statement)
+    return lambda: read_rows(db_url)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL
 
+from direct_db import table_names, version_nums
 from host_project import host_config, host_importable, write_host_project
 from zoho_tokenstore import downgrade, upgrade
 from zoho_tokenstore.engine import build_engine, write_engine
@@ -41,28 +42,11 @@ def host(tmp_path: Path, empty_db_url: URL) -> Iterator[Config]:
         yield host_config(directory, empty_db_url)
 
 
-def tables(url: URL) -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        return set(sa.inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
-
-
-def versions(url: URL, table: str) -> list[str]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return list(connection.exec_driver_sql(f"SELECT version_num FROM {table}").scalars())
-    finally:
-        engine.dispose()
-
-
 def test_the_host_migration_upgrades_both_schemas(host: Config, empty_db_url: URL) -> None:
     command.upgrade(host, "head")
-    assert tables(empty_db_url) == HOST_TABLES | OUR_TABLES
-    assert versions(empty_db_url, "alembic_version") == ["0001"]
-    assert versions(empty_db_url, VERSION_TABLE) == ["zoho_tokenstore_0001"]
+    assert table_names(empty_db_url) == HOST_TABLES | OUR_TABLES
+    assert version_nums(empty_db_url, "alembic_version") == ["0001"]
+    assert version_nums(empty_db_url, VERSION_TABLE) == ["zoho_tokenstore_0001"]
     # The host's revision kept using `op` after ours ran nested inside it.
     engine = sa.create_engine(empty_db_url)
     indexes = {ix["name"] for ix in sa.inspect(engine).get_indexes("invoice")}
@@ -104,17 +88,17 @@ def test_a_failure_after_our_upgrade_rolls_back_both_schemas(
     engine.dispose()
     with pytest.raises(sa.exc.DatabaseError):
         command.upgrade(host, "head")
-    assert tables(empty_db_url) == {"ix_invoice_number"}
+    assert table_names(empty_db_url) == {"ix_invoice_number"}
 
 
 def test_the_host_downgrade_removes_both_schemas(host: Config, empty_db_url: URL) -> None:
     command.upgrade(host, "head")
     command.downgrade(host, "base")
-    assert tables(empty_db_url) == {"alembic_version", VERSION_TABLE}
-    assert versions(empty_db_url, "alembic_version") == []
-    assert versions(empty_db_url, VERSION_TABLE) == []
+    assert table_names(empty_db_url) == {"alembic_version", VERSION_TABLE}
+    assert version_nums(empty_db_url, "alembic_version") == []
+    assert version_nums(empty_db_url, VERSION_TABLE) == []
     command.upgrade(host, "head")
-    assert tables(empty_db_url) == HOST_TABLES | OUR_TABLES
+    assert table_names(empty_db_url) == HOST_TABLES | OUR_TABLES
 
 
 def test_a_connection_without_a_transaction_is_migrated_and_committed(empty_db_url: URL) -> None:
@@ -123,11 +107,11 @@ def test_a_connection_without_a_transaction_is_migrated_and_committed(empty_db_u
         upgrade(connection)
         assert not connection.in_transaction()
         assert current_revision(connection) == head_revision()
-    assert tables(empty_db_url) == OUR_TABLES
+    assert table_names(empty_db_url) == OUR_TABLES
     with engine.connect() as connection:
         downgrade(connection, "base")
     engine.dispose()
-    assert tables(empty_db_url) == {VERSION_TABLE}
+    assert table_names(empty_db_url) == {VERSION_TABLE}
 
 
 def test_a_connection_in_a_transaction_is_migrated_inside_it(
@@ -144,7 +128,7 @@ def test_a_connection_in_a_transaction_is_migrated_inside_it(
         assert sa.inspect(connection).has_table("oauthtoken")
         transaction.rollback()
     engine.dispose()
-    assert tables(empty_db_url) == set()
+    assert table_names(empty_db_url) == set()
 
 
 @pytest.mark.sqlite

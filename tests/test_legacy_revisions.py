@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from direct_db import version_nums
 from zoho_tokenstore import downgrade, upgrade
 from zoho_tokenstore.cli import main
 from zoho_tokenstore.migration import (
@@ -27,20 +28,12 @@ def stamp(url: URL, revision: str, table: str = VERSION_TABLE) -> None:
     engine.dispose()
 
 
-def recorded(url: URL, table: str = VERSION_TABLE) -> list[str]:
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        found = list(connection.exec_driver_sql(f"SELECT version_num FROM {table}").scalars())
-    engine.dispose()
-    return found
-
-
 def test_the_old_id_reads_as_the_new_one(empty_db_url: URL) -> None:
     upgrade(empty_db_url, FIRST)
     engine = sa.create_engine(empty_db_url)
     as_new = schema_problem(engine)
     stamp(empty_db_url, "0001")
-    assert recorded(empty_db_url) == ["0001"]  # reading rewrote nothing
+    assert version_nums(empty_db_url, VERSION_TABLE) == ["0001"]  # reading rewrote nothing
     assert current_revision(engine) == FIRST
     with engine.connect() as connection:
         assert current_revision(connection) == FIRST
@@ -63,7 +56,7 @@ def test_a_database_at_the_old_id_keeps_upgrading(empty_db_url: URL, table_name:
     upgrade(empty_db_url, FIRST, table_name=table_name)
     stamp(empty_db_url, "0001", version_table(table_name))
     upgrade(empty_db_url, table_name=table_name)
-    assert recorded(empty_db_url, version_table(table_name)) == [head_revision()]
+    assert version_nums(empty_db_url, version_table(table_name)) == [head_revision()]
 
 
 def test_a_database_at_the_old_id_downgrades(empty_db_url: URL) -> None:
@@ -73,15 +66,15 @@ def test_a_database_at_the_old_id_downgrades(empty_db_url: URL) -> None:
     engine = sa.create_engine(empty_db_url)
     assert set(sa.inspect(engine).get_table_names()) == {VERSION_TABLE}
     engine.dispose()
-    assert recorded(empty_db_url) == []
+    assert version_nums(empty_db_url, VERSION_TABLE) == []
 
 
 def test_the_old_id_is_accepted_as_a_target(empty_db_url: URL) -> None:
     upgrade(empty_db_url, "0001")
-    assert recorded(empty_db_url) == [FIRST]
+    assert version_nums(empty_db_url, VERSION_TABLE) == [FIRST]
     upgrade(empty_db_url)
     downgrade(empty_db_url, "0001")
-    assert recorded(empty_db_url) == [FIRST]
+    assert version_nums(empty_db_url, VERSION_TABLE) == [FIRST]
 
 
 def test_a_connection_at_the_old_id_keeps_upgrading(empty_db_url: URL) -> None:
@@ -91,4 +84,4 @@ def test_a_connection_at_the_old_id_keeps_upgrading(empty_db_url: URL) -> None:
     with engine.connect() as connection:
         upgrade(connection)
     engine.dispose()
-    assert recorded(empty_db_url) == [head_revision()]
+    assert version_nums(empty_db_url, VERSION_TABLE) == [head_revision()]

@@ -67,8 +67,11 @@ class SdkLogRecorder(logging.Filter):
         return errors
 
     def describe_errors(self) -> str:
-        """A readable summary, one error call a line."""
-        return "\n".join(e.describe() for e in self.errors)
+        """One error call a line with the raw arguments' reprs, for a developer's test output.
+
+        Unlike ``SdkLogEntry.describe`` this shows exception texts, whatever a store put there.
+        """
+        return "\n".join(f"{e.msg} {e.args!r}" for e in self.errors)
 
 
 @contextmanager
