@@ -37,6 +37,7 @@ def test_the_old_id_reads_as_the_new_one(empty_db_url: URL) -> None:
     assert current_revision(engine) == FIRST
     with engine.connect() as connection:
         assert current_revision(connection) == FIRST
+        assert schema_problem(connection) == as_new
     # Whatever the store's schema check says about FIRST, it says about "0001": never "unknown".
     assert schema_problem(engine) == as_new
     engine.dispose()
