@@ -108,8 +108,9 @@ def upgrade(bind: Bind, revision: str = "head", *, table_name: str = TABLE_NAME)
     """Upgrade the database to ``revision``, by default the newest.
 
     ``bind`` is a URL or an engine (migrated in one transaction of our own, committed), or a
-    ``Connection``: then the migrations run inside its transaction (begun if none is open) and the
-    caller commits or rolls back, e.g. ``upgrade(op.get_bind())`` in a host's Alembic revision.
+    ``Connection``: the migrations then run inside its open transaction, which the caller commits
+    or rolls back (e.g. ``upgrade(op.get_bind())`` in a host's Alembic revision); with none open,
+    in one of their own on it, committed.
     """
     _run(bind, table_name, lambda config: command.upgrade(config, _revision_id(revision)))
 
