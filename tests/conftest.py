@@ -6,55 +6,24 @@ its tests locally, but fails them when ``CI`` is set: CI must never pass by test
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from databases import BACKENDS, server_problem, throwaway_database
-from pgbouncer import direct_url, pgbouncer_problem
+from backends import backend_params, require_backend, server_of
+from databases import BACKENDS, throwaway_database
+from direct_db import read_rows
+from pgbouncer import direct_url
+from statement_log import StatementLog
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.model import OAuthTokenRow
 
 # Fixtures for the stand-in Zoho server and a guarded SDK (see standin_fixtures.py).
 # The private PgBouncer behind the opt-in "pgbouncer" backend (see pgbouncer_fixtures.py).
 pytest_plugins = ["standin_fixtures", "pgbouncer_fixtures"]
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-_server_checks: dict[str, str | None] = {}
-
-
-def require_backend(backend: str) -> None:
-    """Skip (locally) or fail (in CI) when the backend's server is not reachable."""
-    if backend == "sqlite":
-        return
-    if backend not in _server_checks:
-        _server_checks[backend] = server_problem(_server_of(backend))
-        if backend == "pgbouncer" and _server_checks[backend] is None:
-            _server_checks[backend] = pgbouncer_problem()
-    problem = _server_checks[backend]
-    if problem is not None:
-        if IN_CI:
-            pytest.fail(f"CI must test every backend: {problem}")
-        pytest.skip(problem)
-
-
-def backend_params(*, pgbouncer: bool = False) -> list[Any]:
-    """The ``backend`` parameters; with ``pgbouncer``, also PostgreSQL through PgBouncer.
-
-    A module opts in by defining its own ``backend`` fixture with ``backend_params(pgbouncer=True)``;
-    ``db_url`` and ``empty_db_url`` then reach PostgreSQL through a transaction-pooling PgBouncer.
-    """
-    params = [pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS]
-    if pgbouncer:
-        marks = [pytest.mark.postgresql, pytest.mark.pgbouncer]
-        params.append(pytest.param("pgbouncer", marks=marks))
-    return params
 
 
 @pytest.fixture(params=backend_params())
@@ -115,7 +84,7 @@ def db_url(backend: str, tmp_path: Path, migrated_server_database: object) -> It
 @pytest.fixture
 def empty_db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[URL]:
     """A brand-new database with no tables at all, on the current backend."""
-    with throwaway_database(_server_of(backend), tmp_path) as url:
+    with throwaway_database(server_of(backend), tmp_path) as url:
         if backend == "pgbouncer":
             url = request.getfixturevalue("pgbouncer").url_for(url)
         yield url
@@ -129,31 +98,9 @@ def store(db_url: URL) -> Iterator[SQLAlchemyTokenStore]:
 
 
 @pytest.fixture
-def rows(db_url: URL) -> Iterator[object]:
+def rows(db_url: URL) -> Callable[[], list[dict[str, object]]]:
     """Reads the token table directly (not through the store), as a list of dicts ordered by id."""
-    engine = sa.create_engine(direct_url(db_url))  # psycopg's prepared reads bypass PgBouncer
-    table = OAuthTokenRow.__table__
-
-    def read() -> list[dict[str, object]]:
-        with engine.connect() as connection:
-            result = connection.execute(sa.select(table).order_by(table.c.id))
-            return [dict(row) for row in result.mappings()]
-
-    yield read
-    engine.dispose()
-
-
-class StatementLog:
-    """The SQL statements an engine executed while recording, for round-trip assertions."""
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-        self.recording = False
-
-    def record(self, *args: object) -> None:
-        """A ``before_cursor_execute`` listener."""
-        if self.recording:
-            self.statements.append(str(args[2]))
+    return lambda: read_rows(db_url)
 
 
 @pytest.fixture
@@ -167,11 +114,6 @@ def statements(store: SQLAlchemyTokenStore) -> Iterator[StatementLog]:
     sa.event.listen(store.engine, "before_cursor_execute", log.record)
     yield log
     sa.event.remove(store.engine, "before_cursor_execute", log.record)
-
-
-def _server_of(backend: str) -> str:
-    """The database server a backend runs on (PgBouncer fronts PostgreSQL)."""
-    return "postgresql" if backend == "pgbouncer" else backend
 
 
 def _empty_table(url: URL) -> None:

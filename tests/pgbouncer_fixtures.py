@@ -16,7 +16,7 @@ from pgbouncer import PgBouncer
 @pytest.fixture(scope="session")
 def pgbouncer() -> Iterator[PgBouncer]:
     """One PgBouncer for the session, started on first use on a free loopback port."""
-    from conftest import require_backend  # skips locally, fails in CI, without PgBouncer
+    from backends import require_backend  # skips locally, fails in CI, without PgBouncer
 
     require_backend("pgbouncer")
     with PgBouncer() as bouncer:

@@ -12,8 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from direct_db import set_stored_expiry
 from refresh_workers import WorkerPlan, api_worker
-from sdk_helpers import get_leads, grant_token, init_sdk, lead_descriptions
+from sdk_helpers import get_leads, lead_descriptions, login
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.engine import build_engine, write_engine
 from zoho_tokenstore.model import LEASE_TABLE, TOKEN_TABLE
@@ -26,29 +27,18 @@ WORKER_TIMEOUT_S = 180  # per worker result; measured 66 s for eight workers at 
 
 
 def log_in(zoho: StandInZoho, store: SQLAlchemyTokenStore, workdir: Path) -> str:
-    """First login of Alice through the SDK (grant code exchange); returns her row's id."""
+    """Alice's first login through the SDK (``sdk_helpers.login``), checked; returns her row's id."""
     zoho.add_user(ALICE)
-    token = grant_token(zoho, ALICE)
-    init_sdk(zoho, token, store, workdir)
+    token = login(zoho, store, workdir, ALICE)
     assert lead_descriptions(get_leads()) == [f"fetched by {ALICE_NAME}"]
     token_id = token.get_id()
     assert isinstance(token_id, str)
     return token_id
 
 
-def set_expiry(db_url: URL, token_id: str, expiry_ms: str) -> None:
-    """Write the row's expiry directly, as time passing would."""
-    engine = sa.create_engine(db_url)
-    with engine.begin() as connection:
-        connection.execute(
-            sa.update(TOKEN_TABLE).where(TOKEN_TABLE.c.id == token_id).values(expiry_time=expiry_ms)
-        )
-    engine.dispose()
-
-
 def expire(zoho: StandInZoho, db_url: URL, token_id: str) -> None:
     """Expire the stored token and make Zoho forget its access token, so only a refresh helps."""
-    set_expiry(db_url, token_id, LONG_AGO_MS)
+    set_stored_expiry(db_url, token_id, LONG_AGO_MS)
     zoho.invalidate_access_tokens()
     zoho.reset_counts()
 

@@ -21,8 +21,9 @@ from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 
-from sdk_helpers import get_leads, lead_descriptions, recorded_sdk_log
+from sdk_helpers import get_leads, lead_descriptions
 from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore
+from zoho_tokenstore.testing.sdk_log import recorded_sdk_log
 from zoho_tokenstore.testing.standin_zoho import SDK_TIMEOUT_S, TOKEN_PATH
 
 

@@ -18,13 +18,14 @@ from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
-from conftest import require_backend
+from backends import require_backend
 from databases import throwaway_database
 from legacy_stores import BlogStyleStore, create_table, db_store, read_rows
-from sdk_helpers import get_leads, grant_token, init_sdk, lead_descriptions, reset_sdk
+from sdk_helpers import get_leads, grant_token, init_sdk, lead_descriptions
 from token_factory import fields_of
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.cli import main
+from zoho_tokenstore.testing.sdk_state import reset_sdk_state
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 ALICE, BOB, CAROL = "alice@example.com", "bob@example.com", "carol@example.com"
@@ -48,7 +49,7 @@ def log_in_everyone(zoho: StandInZoho, store: TokenStore, workdir: Path) -> None
     """Each user consents once, through the old store."""
     for email in NAMES:
         init_sdk(zoho, grant_token(zoho, email), store, workdir)
-    reset_sdk()
+    reset_sdk_state()
 
 
 def leads_caller() -> str:
@@ -72,10 +73,10 @@ def assert_everyone_served_without_consent(
         )
         init_sdk(zoho, by_refresh, store, workdir)
         assert leads_caller() == NAMES[ALICE]
-        reset_sdk()
+        reset_sdk_state()
         init_sdk(zoho, OAuthToken(user_signature=UserSignature(NAMES[BOB])), store, workdir)
         assert leads_caller() == NAMES[BOB]
-        reset_sdk()
+        reset_sdk_state()
         by_id = OAuthToken(id=carol["id"])
         init_sdk(zoho, by_id, store, workdir)
         assert leads_caller() == NAMES[CAROL]
@@ -84,7 +85,7 @@ def assert_everyone_served_without_consent(
 
         assert by_id.revoke(bob["id"]) is True
         assert zoho.revoked_refresh_tokens == [bob["refresh_token"]]
-        reset_sdk()
+        reset_sdk_state()
 
 
 def import_twice(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
@@ -118,9 +119,9 @@ def test_filestore_users_keep_working_after_import(
     )
     init_sdk(zoho, again, file_store, tmp_path)
     zoho.expires_in = 3600
-    reset_sdk()
+    reset_sdk_state()
     init_sdk(zoho, OAuthToken(id=again.get_id()), file_store, tmp_path)  # refreshes, names her
-    reset_sdk()
+    reset_sdk_state()
     tokens = [fields_of(t) for t in file_store.get_tokens()]
     assert [t["user_name"] for t in tokens].count(NAMES[CAROL]) == 2
     before = {t["user_name"]: t for t in tokens if t["id"] != "3"}  # id 3: Carol's older row

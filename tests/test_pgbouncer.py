@@ -19,7 +19,7 @@ from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
-from conftest import require_backend
+from backends import require_backend
 from pgbouncer import PgBouncer, pgbouncer_version
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore

@@ -19,10 +19,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 
-from refresh_setup import ALICE_NAME, expire, hold_lease, lease_rows, log_in, set_expiry
+from direct_db import set_stored_expiry
+from refresh_setup import ALICE_NAME, expire, hold_lease, lease_rows, log_in
 from refresh_workers import wait_for
 from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions, run_at_once
-from token_factory import fields_of, full_token, make_token
+from token_factory import fields_of, full_token, make_token, now_ms
 from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.model import LEASE_SUFFIX, token_table
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
@@ -30,10 +31,6 @@ from zoho_tokenstore.testing.standin_zoho import StandInZoho
 ZOHO_DELAY_S = 3.0
 PROMPT_S = 0.5
 THREADS = 32
-
-
-def in_ms(seconds: float) -> str:
-    return str(int((time.time() + seconds) * 1000))
 
 
 def timed(call: Callable[[], object]) -> float:
@@ -58,7 +55,7 @@ def time_other_user(
 ) -> dict[str, float]:
     """How long Bob's save_token, find_token and find_token_by_id take on ``store``, in seconds."""
     access = f"1000.bob-{where.split()[0]}.0123456789abcdef"
-    saved = make_token(id=bob_id, access_token=access, expiry_time=in_ms(3600))
+    saved = make_token(id=bob_id, access_token=access, expiry_time=str(now_ms(3600)))
     return {
         f"save_token, {where}": timed(lambda: store.save_token(saved)),
         f"find_token, {where}": timed(lambda: store.find_token(make_token(user_name=bob_name))),
@@ -71,7 +68,7 @@ def test_other_users_calls_finish_promptly_while_a_refresh_waits_for_zoho(
 ) -> None:
     with SQLAlchemyTokenStore(db_url) as store, SQLAlchemyTokenStore(db_url) as elsewhere:
         alice_id = log_in(standin_zoho, store, tmp_path)
-        bob = full_token(2, expiry_time=in_ms(3600))
+        bob = full_token(2, expiry_time=str(now_ms(3600)))
         store.save_token(bob)
         bob_id, bob_name = bob.get_id(), bob.get_user_signature().get_name()
         expire(standin_zoho, db_url, alice_id)
@@ -101,7 +98,7 @@ def test_other_users_calls_finish_promptly_while_a_refresh_waits_for_zoho(
             "1000.bob-another.0123456789abcdef"
         )
         [alice] = refreshed
-        assert int(alice.get_expires_in()) > int(in_ms(3000))
+        assert int(alice.get_expires_in()) > now_ms(3000)
         assert standin_zoho.calls["token:refresh_token"] == 1
         assert lease_rows(db_url) == []
 
@@ -191,7 +188,7 @@ def test_refreshes_zoho_never_answers_leave_no_thread_or_socket_behind(
     with SQLAlchemyTokenStore(db_url, refresh_ahead=quick) as store:
         token_id = log_in(standin_zoho, store, tmp_path)
         # Inside the margin but still valid: each failed refresh falls back to the stored token.
-        set_expiry(db_url, token_id, in_ms(40))
+        set_stored_expiry(db_url, token_id, now_ms(40))
         standin_zoho.token_delay_seconds = math.inf  # the token endpoint goes silent
         access = store.find_token_by_id(token_id).get_access_token()  # warms the pool up too
         wait_for(lambda: standin_zoho.calls["token:unanswered"] == 1, 10, "the first hang-up")

@@ -7,40 +7,19 @@ import time
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
-from refresh_setup import (
-    ALICE_NAME,
-    drop_leases,
-    expire,
-    hold_lease,
-    lease_rows,
-    log_in,
-    set_expiry,
-)
+from direct_db import read_rows, set_stored_expiry
+from refresh_setup import ALICE_NAME, drop_leases, expire, hold_lease, lease_rows, log_in
 from refresh_workers import WorkerPlan, black_hole, environment, lock_holding_worker
 from sdk_generations import SDK_REVOKE_BROKEN
 from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions
+from token_factory import now_ms
 from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore, revoke_token
-from zoho_tokenstore.model import TOKEN_TABLE
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
-
-
-def read_row(db_url: URL) -> dict[str, object]:
-    """The single token row, read directly."""
-    engine = sa.create_engine(db_url)
-    with engine.connect() as connection:
-        [row] = connection.execute(sa.select(TOKEN_TABLE)).mappings().all()
-    engine.dispose()
-    return dict(row)
-
-
-def now_ms(plus_seconds: float = 0) -> str:
-    return str(int((time.time() + plus_seconds) * 1000))
 
 
 def test_zoho_refusing_an_expired_token_raises_the_sdks_error_and_keeps_the_row(
@@ -56,7 +35,7 @@ def test_zoho_refusing_an_expired_token_raises_the_sdks_error_and_keeps_the_row(
         else:
             assert OAuthToken(id=token_id).revoke(token_id) is True
         assert standin_zoho.calls == {"revoke": 1}
-        before = read_row(db_url)
+        [before] = read_rows(db_url)
 
         for attempt in (1, 2):  # the lease was released: the second call is refused the same way
             with pytest.raises(SDKException) as raised:
@@ -67,7 +46,7 @@ def test_zoho_refusing_an_expired_token_raises_the_sdks_error_and_keeps_the_row(
                 "invalid_code",
             )
             assert standin_zoho.calls["token:refresh_token"] == attempt
-        assert read_row(db_url) == before
+        assert read_rows(db_url) == [before]
         assert lease_rows(db_url) == []
         assert "records" not in standin_zoho.calls
 
@@ -83,14 +62,14 @@ def test_a_failed_early_refresh_keeps_using_the_still_valid_token(
         token_id = log_in(standin_zoho, store, tmp_path)
         standin_zoho.reset_counts()
         # Within the 60 s margin but valid for 30 s more; Zoho now refuses this client's refreshes.
-        set_expiry(db_url, token_id, now_ms(30))
+        set_stored_expiry(db_url, token_id, now_ms(30))
         standin_zoho.add_client("1000.STANDINCLIENTID0000000000000", "rotated-secret")
-        before = read_row(db_url)
+        [before] = read_rows(db_url)
 
         assert lead_descriptions(get_leads()) == [f"fetched by {ALICE_NAME}"]
 
         assert standin_zoho.calls["token:refresh_token"] == 1
-        assert read_row(db_url) == before
+        assert read_rows(db_url) == [before]
         assert "refresh-ahead failed; using the still valid token" in caplog.text
 
 
@@ -116,8 +95,9 @@ def test_waiting_for_another_workers_refresh_past_its_bound_fails_clearly(
         # Once the lease is released, the same call refreshes.
         drop_leases(db_url)
         fresh = waiter.find_token_by_id(token_id)
-        assert int(fresh.get_expires_in()) > int(now_ms(3000))
-        assert fresh.get_access_token() == read_row(db_url)["access_token"]
+        assert int(fresh.get_expires_in()) > now_ms(3000)
+        [row] = read_rows(db_url)
+        assert fresh.get_access_token() == row["access_token"]
         assert standin_zoho.calls["token:refresh_token"] == 1
 
 
@@ -128,7 +108,7 @@ def test_a_hanging_token_endpoint_is_abandoned_and_the_lease_released(
     with SQLAlchemyTokenStore(db_url, refresh_ahead=quick) as store, black_hole() as (hole, asked):
         token_id = log_in(standin_zoho, store, tmp_path)
         expire(standin_zoho, db_url, token_id)
-        before = read_row(db_url)
+        [before] = read_rows(db_url)
         try:
             with pytest.raises(SDKException) as raised:
                 Initializer.switch_user(
@@ -140,7 +120,7 @@ def test_a_hanging_token_endpoint_is_abandoned_and_the_lease_released(
         assert raised.value.code == "TOKEN_STORE"
         assert "token endpoint did not answer within 1 s" in str(raised.value)
         assert asked(5)  # the SDK's request did reach the endpoint
-        assert read_row(db_url) == before
+        assert read_rows(db_url) == [before]
         assert lease_rows(db_url) == []  # free at once, for the next call
 
         assert lead_descriptions(get_leads()) == [f"fetched by {ALICE_NAME}"]
@@ -189,6 +169,6 @@ def test_a_killed_refresher_holds_others_back_only_until_its_lease_expires(
     with SQLAlchemyTokenStore(db_url, refresh_ahead=patient) as store:
         fresh = store.find_token_by_id(token_id)
     assert time.monotonic() - claimed_at > dying.lease_seconds - 5  # it did wait for the expiry
-    assert int(fresh.get_expires_in()) > int(now_ms(3000))
+    assert int(fresh.get_expires_in()) > now_ms(3000)
     assert standin_zoho.calls["token:refresh_token"] == 1
     assert lease_rows(db_url) == []

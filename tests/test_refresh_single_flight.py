@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
-from conftest import backend_params, require_backend
+from backends import backend_params, require_backend
 from refresh_setup import ALICE, ALICE_NAME, expire, lease_rows, log_in, row_locked, run_workers
 from refresh_workers import WorkerPlan, wait_for
 from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions, run_at_once

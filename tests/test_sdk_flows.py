@@ -7,21 +7,20 @@ guard (through ``clean_sdk``) fails any test in which the SDK swallowed a store 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
-from conftest import backend_params, require_backend
+from backends import backend_params, require_backend
+from direct_db import set_stored_expiry
 from sdk_generations import sdk_revoke_cannot_work
 from sdk_helpers import (
     SdkLogRecorder,
@@ -31,11 +30,13 @@ from sdk_helpers import (
     grant_token,
     init_sdk,
     lead_descriptions,
-    reset_sdk,
+    login,
     run_at_once,
 )
+from token_factory import now_ms
 from zoho_tokenstore import SQLAlchemyTokenStore, revoke_token, upgrade
 from zoho_tokenstore.model import OAuthTokenRow
+from zoho_tokenstore.testing.sdk_state import reset_sdk_state
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 ALICE, ALICE_ZGID = "alice@example.com", "777"
@@ -69,38 +70,15 @@ def zoho() -> Iterator[StandInZoho]:
         yield server
 
 
-def login(zoho: StandInZoho, store: SQLAlchemyTokenStore, workdir: Path, email: str) -> OAuthToken:
-    """``Initializer.initialize`` with a fresh grant code for ``email``; returns the SDK's token."""
-    token = grant_token(zoho, email)
-    init_sdk(zoho, token, store, workdir)
-    return token
-
-
 def restart() -> None:
     """Forget everything the SDK holds in memory, as a new process would."""
-    reset_sdk()
+    reset_sdk_state()
 
 
 def leads_caller() -> str:
     """Which user the stand-in says made a ``get_records`` call."""
     [description] = lead_descriptions(get_leads())
     return description.removeprefix("fetched by ")
-
-
-def set_stored_expiry(db_url: URL, token_id: str, expiry_ms: int) -> None:
-    """Edit the stored expiry directly, as the passing of time would."""
-    engine = sa.create_engine(db_url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(
-                sa.update(TABLE).where(TABLE.c.id == token_id).values(expiry_time=str(expiry_ms))
-            )
-    finally:
-        engine.dispose()
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def assert_fresh_expiry(row: dict[str, Any], lifetime_ms: int = HOUR_MS) -> None:

@@ -21,6 +21,7 @@ from sdk_helpers import (
     grant_token,
     init_sdk,
     lead_descriptions,
+    login,
     read_file_store,
     run_at_once,
 )
@@ -332,17 +333,11 @@ def test_lifecycle_start_stop() -> None:
 # -- the real SDK driving the stand-in (FileStore, no mocks) ----------------------------------
 
 
-def login(zoho: StandInZoho, tmp_path: Path, email: str = ALICE) -> Path:
-    """Initialize the SDK for ``email`` with a FileStore under ``tmp_path``; returns the CSV."""
-    csv_path = tmp_path / "t.csv"
-    init_sdk(zoho, grant_token(zoho, email), FileStore(str(csv_path)), tmp_path)
-    return csv_path
-
-
 def test_sdk_login_and_get_records(
     zoho: StandInZoho, clean_sdk: SdkLogRecorder, tmp_path: Path
 ) -> None:
-    csv_path = login(zoho, tmp_path)
+    csv_path = tmp_path / "t.csv"
+    login(zoho, FileStore(str(csv_path)), tmp_path, ALICE)
     # Login: exchange the code, then name the user (users + org) before saving the token.
     assert zoho.calls == {"token:authorization_code": 1, "users": 1, "org": 1}
     assert lead_descriptions(get_leads()) == [f"fetched by {ALICE}:777"]
@@ -366,7 +361,8 @@ def test_sdk_refreshes_exactly_once_when_the_token_is_about_to_expire(
     zoho: StandInZoho, clean_sdk: SdkLogRecorder, tmp_path: Path
 ) -> None:
     zoho.expires_in = 1  # the SDK refreshes tokens within 5 s of expiry
-    csv_path = login(zoho, tmp_path)
+    csv_path = tmp_path / "t.csv"
+    login(zoho, FileStore(str(csv_path)), tmp_path, ALICE)
     zoho.expires_in = 3600
     zoho.reset_counts()
     assert lead_descriptions(get_leads()) == [f"fetched by {ALICE}:777"]
@@ -381,7 +377,7 @@ def test_sdk_does_not_refresh_on_401(clean_sdk: SdkLogRecorder, tmp_path: Path) 
     clock = FakeClock()
     with StandInZoho(clock=clock) as zoho:
         zoho.add_user(ALICE, zgid="777")
-        login(zoho, tmp_path)
+        login(zoho, FileStore(str(tmp_path / "t.csv")), tmp_path, ALICE)
         assert lead_descriptions(get_leads()) == [f"fetched by {ALICE}:777"]
         clock.now += 3600  # expired at the server; the SDK's stored expiry is still ahead
         response = get_leads()
@@ -392,7 +388,8 @@ def test_sdk_does_not_refresh_on_401(clean_sdk: SdkLogRecorder, tmp_path: Path) 
 def test_sdk_two_users_get_their_own_rows(
     zoho: StandInZoho, clean_sdk: SdkLogRecorder, tmp_path: Path
 ) -> None:
-    csv_path = login(zoho, tmp_path)
+    csv_path = tmp_path / "t.csv"
+    login(zoho, FileStore(str(csv_path)), tmp_path, ALICE)
     Initializer.switch_user(token=grant_token(zoho, BOB))
     try:
         assert lead_descriptions(get_leads()) == [f"fetched by {BOB}:888"]
@@ -406,7 +403,7 @@ def test_sdk_two_users_get_their_own_rows(
 def test_sdk_eight_threads_share_one_token(
     zoho: StandInZoho, clean_sdk: SdkLogRecorder, tmp_path: Path
 ) -> None:
-    login(zoho, tmp_path)
+    login(zoho, FileStore(str(tmp_path / "t.csv")), tmp_path, ALICE)
     lead_descriptions(get_leads())  # fetch field metadata before the threads start
     zoho.reset_counts()
     results = run_at_once(8, lambda _: [lead_descriptions(get_leads()) for _ in range(3)])
@@ -445,7 +442,8 @@ def test_sdk_log_guard_surfaces_a_failing_save(
 def test_sdk_revoke_with_file_store_never_reaches_zoho(
     zoho: StandInZoho, clean_sdk: SdkLogRecorder, tmp_path: Path
 ) -> None:
-    csv_path = login(zoho, tmp_path)
+    csv_path = tmp_path / "t.csv"
+    login(zoho, FileStore(str(csv_path)), tmp_path, ALICE)
     [row] = read_file_store(csv_path)
     # FileStore.find_token cannot match an id-only token, so revoke finds nothing.
     assert OAuthToken(id=row["id"]).revoke(row["id"]) is False

@@ -1,4 +1,4 @@
-"""A local stand-in for Zoho's accounts and CRM servers, for tests and the offline demo only.
+"""A local stand-in for Zoho's accounts and CRM servers, for tests (yours too) and the offline demo.
 
 This is never a real Zoho server and never talks to one. It binds 127.0.0.1 on an ephemeral
 port and answers just the endpoints that the Zoho SDK (``zohocrmsdk8_0``, ``7_0`` or ``6_0``) calls
@@ -35,7 +35,7 @@ from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 from zohocrmsdk.src.com.zoho.crm.api.util.constants import Constants
 
-__all__ = ["StandInUser", "StandInZoho"]
+__all__ = ["StandInRequest", "StandInUser", "StandInZoho"]
 
 DEFAULT_CLIENT_ID = "1000.STANDINCLIENTID0000000000000"
 DEFAULT_CLIENT_SECRET = "standin0secret0000000000000000000000000000"
@@ -87,6 +87,15 @@ class StandInUser:
     def user_name(self) -> str:
         """The user_name the SDK's ``Utility.get_user_name`` builds for this user."""
         return f"{self.email}:{self.zgid}"
+
+
+@dataclass(frozen=True)
+class StandInRequest:
+    """One request the stand-in answered. No query string or body: those can carry tokens."""
+
+    method: str
+    path: str
+    status: int
 
 
 @dataclass(frozen=True)
@@ -156,6 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, payload = zoho._handle(
             method, parts.path.rstrip("/"), params, self.headers.get("Authorization")
         )
+        zoho._record(StandInRequest(method, parts.path, int(status)))
         self._send(status, payload)
 
     def _delay(self, zoho: StandInZoho) -> bool:
@@ -190,6 +200,8 @@ def _crm_error(code: str, message: str) -> dict[str, Any]:
 class StandInZoho:
     """A thread-safe local stand-in for Zoho accounts + CRM, for tests and the offline demo.
 
+    Tests usually get one through the ``zoho_standin`` pytest fixture (``StandInKit.server``).
+
     ``clock`` returns seconds and decides access-token expiry; tests may pass a fake one.
     ``api_versions`` are the CRM API versions answered (default: the installed SDK's only), so
     applications on several SDK generations can share one stand-in.
@@ -223,6 +235,7 @@ class StandInZoho:
         self._revoked: list[str] = []
         self._token_requests: list[str] = []
         self._token_delay_s = 0.0
+        self._requests: list[StandInRequest] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -349,12 +362,19 @@ class StandInZoho:
             return Counter(self._calls)
 
     def reset_counts(self) -> None:
-        """Zero the counts and forget recorded refresh and revoke requests."""
+        """Zero the counts and forget recorded requests (all, refresh and revoke)."""
         with self._lock:
             self._calls.clear()
             self._version_calls.clear()
             self._revoked.clear()
             self._token_requests.clear()
+            self._requests.clear()
+
+    @property
+    def requests(self) -> list[StandInRequest]:
+        """A copy of every request answered so far, in order (``reset_counts`` forgets them)."""
+        with self._lock:
+            return list(self._requests)
 
     @property
     def api_version_calls(self) -> Counter[str]:
@@ -414,6 +434,10 @@ class StandInZoho:
             return len(doomed)
 
     # -- request handling (called on server threads) --------------------------------------------
+
+    def _record(self, request: StandInRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
 
     def _count(self, name: str) -> None:
         with self._lock:
