@@ -5,13 +5,33 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint benchmark clean
+.PHONY: demo test lint benchmark clean test-sdk7 test-sdk6 sdk-venvs
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
+
+# The older SDK generations (zohocrmsdk7_0, zohocrmsdk6_0), each in its own venv: they all install
+# the package `zohocrmsdk`, so they cannot share one. `make test-sdk7` runs the SQLite suite there;
+# `make test` uses these venvs too (when present) to share one database between generations.
+.venv-sdk%/bin/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-sdk$*
+	.venv-sdk$*/bin/pip install --quiet --upgrade pip
+	.venv-sdk$*/bin/pip install --quiet -e ".[test,sdk$*]"
+	touch $@
+
+sdk-venvs: .venv-sdk7/bin/.installed .venv-sdk6/bin/.installed
+
+# SQLite only (no server markers); ZOHO_TOKENSTORE_EXPECT_SDK makes a test prove which SDK ran.
+SQLITE_SUITE := -q -m "not postgresql and not mysql"
+
+test-sdk7: .venv-sdk7/bin/.installed
+	ZOHO_TOKENSTORE_EXPECT_SDK=zohocrmsdk7_0 .venv-sdk7/bin/pytest $(SQLITE_SUITE)
+
+test-sdk6: .venv-sdk6/bin/.installed
+	ZOHO_TOKENSTORE_EXPECT_SDK=zohocrmsdk6_0 .venv-sdk6/bin/pytest $(SQLITE_SUITE)
 
 demo: $(BIN)/.installed
 	$(BIN)/zoho-tokenstore demo
@@ -28,4 +48,4 @@ benchmark: $(BIN)/.installed
 	$(BIN)/python benchmarks/token_store_benchmark.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) .venv-sdk7 .venv-sdk6 build dist *.egg-info

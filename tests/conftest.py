@@ -6,40 +6,27 @@ its tests locally, but fails them when ``CI`` is set: CI must never pass by test
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from databases import BACKENDS, server_problem, throwaway_database
+from backends import backend_params, require_backend, server_of
+from databases import BACKENDS, throwaway_database
+from direct_db import read_rows
+from pgbouncer import direct_url
+from statement_log import StatementLog
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
-from zoho_tokenstore.model import COLUMN_NAMES, OAuthTokenRow
+from zoho_tokenstore.model import OAuthTokenRow
 
 # Fixtures for the stand-in Zoho server and a guarded SDK (see standin_fixtures.py).
-pytest_plugins = ["standin_fixtures"]
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-_server_checks: dict[str, str | None] = {}
+# The private PgBouncer behind the opt-in "pgbouncer" backend (see pgbouncer_fixtures.py).
+pytest_plugins = ["standin_fixtures", "pgbouncer_fixtures"]
 
 
-def require_backend(backend: str) -> None:
-    """Skip (locally) or fail (in CI) when the backend's server is not reachable."""
-    if backend == "sqlite":
-        return
-    if backend not in _server_checks:
-        _server_checks[backend] = server_problem(backend)
-    problem = _server_checks[backend]
-    if problem is not None:
-        if IN_CI:
-            pytest.fail(f"CI must test every backend: {problem}")
-        pytest.skip(problem)
-
-
-@pytest.fixture(params=[pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS])
+@pytest.fixture(params=backend_params())
 def backend(request: pytest.FixtureRequest) -> str:
     """The backend name; every test using it runs once per backend."""
     name: str = request.param
@@ -58,12 +45,16 @@ def server_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def migrated_server_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def migrated_server_database(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[object]:
     """A factory: the session's migrated database on a server backend, created on first use."""
     contexts: dict[str, object] = {}
     urls: dict[str, URL] = {}
 
     def get(backend: str) -> URL:
+        if backend == "pgbouncer":  # the PostgreSQL database, through PgBouncer
+            return request.getfixturevalue("pgbouncer").url_for(get("postgresql"))  # type: ignore[no-any-return]
         if backend not in urls:
             context = throwaway_database(backend, tmp_path_factory.mktemp("unused"))
             urls[backend] = context.__enter__()
@@ -91,9 +82,11 @@ def db_url(backend: str, tmp_path: Path, migrated_server_database: object) -> It
 
 
 @pytest.fixture
-def empty_db_url(backend: str, tmp_path: Path) -> Iterator[URL]:
+def empty_db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[URL]:
     """A brand-new database with no tables at all, on the current backend."""
-    with throwaway_database(backend, tmp_path) as url:
+    with throwaway_database(server_of(backend), tmp_path) as url:
+        if backend == "pgbouncer":
+            url = request.getfixturevalue("pgbouncer").url_for(url)
         yield url
 
 
@@ -105,35 +98,9 @@ def store(db_url: URL) -> Iterator[SQLAlchemyTokenStore]:
 
 
 @pytest.fixture
-def rows(db_url: URL) -> Iterator[object]:
-    """Reads the token table directly (not through the store), as a list of dicts ordered by id.
-
-    The token's own columns only: the lookup-hash columns are the store's business (encryption).
-    """
-    engine = sa.create_engine(db_url)
-    table = OAuthTokenRow.__table__
-    columns = [table.c[name] for name in COLUMN_NAMES]
-
-    def read() -> list[dict[str, object]]:
-        with engine.connect() as connection:
-            result = connection.execute(sa.select(*columns).order_by(table.c.id))
-            return [dict(row) for row in result.mappings()]
-
-    yield read
-    engine.dispose()
-
-
-class StatementLog:
-    """The SQL statements an engine executed while recording, for round-trip assertions."""
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-        self.recording = False
-
-    def record(self, *args: object) -> None:
-        """A ``before_cursor_execute`` listener."""
-        if self.recording:
-            self.statements.append(str(args[2]))
+def rows(db_url: URL) -> Callable[[], list[dict[str, object]]]:
+    """Reads the token table directly (not through the store), as a list of dicts ordered by id."""
+    return lambda: read_rows(db_url)
 
 
 @pytest.fixture
@@ -150,7 +117,7 @@ def statements(store: SQLAlchemyTokenStore) -> Iterator[StatementLog]:
 
 
 def _empty_table(url: URL) -> None:
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(direct_url(url))
     with engine.begin() as connection:
         connection.execute(sa.delete(OAuthTokenRow.__table__))
     engine.dispose()

@@ -21,8 +21,9 @@ from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 
-from sdk_helpers import get_leads, lead_descriptions, recorded_sdk_log
+from sdk_helpers import get_leads, lead_descriptions
 from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore
+from zoho_tokenstore.testing.sdk_log import recorded_sdk_log
 from zoho_tokenstore.testing.standin_zoho import SDK_TIMEOUT_S, TOKEN_PATH
 
 
@@ -66,7 +67,7 @@ def api_worker(plan: WorkerPlan, start: Any, results: Any) -> None:
     with recorded_sdk_log() as log:
         try:
             with SQLAlchemyTokenStore(plan.db_url, refresh_ahead=plan.refresh_ahead) as store:
-                start.wait(60)  # released together, so every worker sees the expired token
+                start.wait(240)  # released together, so every worker sees the expired token
                 init_sdk_with_id(plan, store)
                 seen = [lead_descriptions(get_leads()) for _ in range(plan.calls)]
             errors = log.describe_errors()
@@ -76,7 +77,7 @@ def api_worker(plan: WorkerPlan, start: Any, results: Any) -> None:
 
 
 def lock_holding_worker(plan: WorkerPlan) -> None:
-    """Initialise the SDK against an accounts URL that never answers: it then holds the lock forever."""
+    """Initialise the SDK against an accounts URL that never answers: it holds the lease meanwhile."""
     with SQLAlchemyTokenStore(plan.db_url, refresh_ahead=plan.refresh_ahead) as store:
         init_sdk_with_id(plan, store)
 

@@ -2,34 +2,30 @@
 
 The SDK keeps global state (``Initializer``, ``Utility`` caches, the ``SDKLogger`` logger), writes
 field metadata under ``resource_path`` and, by default, into the working directory. These helpers
-keep all of that inside a test's own directory and undo it afterwards.
+keep all of that inside a test's own directory; ``zoho_tokenstore.testing`` (``preserved_sdk_state``,
+``SdkLogRecorder``) undoes the global state and records the SDK's log, for our tests and users' alike.
 """
 
 from __future__ import annotations
 
 import csv
-import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
 from zohocrmsdk.src.com.zoho.api.logger import Logger
-from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.record import RecordOperations
 from zohocrmsdk.src.com.zoho.crm.api.record import ResponseWrapper as RecordsWrapper
 from zohocrmsdk.src.com.zoho.crm.api.util.api_response import APIResponse
-from zohocrmsdk.src.com.zoho.crm.api.util.utility import Utility
 
+from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
-SDK_LOGGER = "SDKLogger"
 # Bounds the SDK's CRM requests; its OAuth requests (oauth_token.py) have no timeout at all.
 
 T = TypeVar("T")
@@ -48,17 +44,6 @@ def run_at_once(count: int, work: Callable[[int], T], timeout: float = 30.0) -> 
         return [future.result(timeout=timeout) for future in futures]
 
 
-def reset_sdk() -> None:
-    """Forget the SDK's initializers and module caches so one test cannot leak into the next."""
-    Initializer.initializer = None
-    Initializer.LOCAL.init = None  # switch_user's thread-local; only this thread's copy
-    Utility.module_api_name = None
-    Utility.api_supported_modules = {}
-    Utility.new_file = False
-    Utility.get_modified_modules = False
-    Utility.force_refresh = False
-
-
 def grant_token(zoho: StandInZoho, email: str) -> OAuthToken:
     """An ``OAuthToken`` carrying a fresh grant code for ``email`` from the default client."""
     return OAuthToken(
@@ -66,6 +51,13 @@ def grant_token(zoho: StandInZoho, email: str) -> OAuthToken:
         client_secret=zoho.DEFAULT_CLIENT_SECRET,
         grant_token=zoho.issue_grant_code(email),
     )
+
+
+def login(zoho: StandInZoho, store: TokenStore, workdir: Path, email: str) -> OAuthToken:
+    """A first login: ``Initializer.initialize`` with a fresh grant code for ``email``; the token."""
+    token = grant_token(zoho, email)
+    init_sdk(zoho, token, store, workdir)
+    return token
 
 
 def init_sdk(
@@ -121,77 +113,7 @@ def read_file_store(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-@dataclass(frozen=True)
-class SdkLogEntry:
-    """One SDK log call as made: level, message template and the raw arguments."""
-
-    levelno: int
-    msg: str
-    args: tuple[Any, ...]
-
-
-class SdkLogRecorder(logging.Filter):
-    """A filter on the ``SDKLogger`` logger that records every call and defuses malformed ones.
-
-    The SDK logs ``logger.error(msg, ex)`` with no ``%s`` (oauth_token.py, after a failing
-    ``save_token``). Formatting that raises, and pytest's capture handler re-raises it as a
-    TypeError that hides the real error. A logger filter runs before any handler (pytest 9 also
-    attaches its handlers to non-propagating loggers), so it can keep the raw arguments and give
-    the handlers a message that formats.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: list[SdkLogEntry] = []
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Record the call; rewrite a message whose arguments do not fit its template."""
-        args = record.args if isinstance(record.args, tuple) else (record.args,)
-        self.entries.append(SdkLogEntry(record.levelno, str(record.msg), args))
-        try:
-            record.getMessage()
-        except (TypeError, ValueError):
-            record.msg = " ".join([str(record.msg).replace("%", "%%")] + ["%r"] * len(args))
-            record.args = args
-        return True
-
-    @property
-    def errors(self) -> list[SdkLogEntry]:
-        """Calls at ERROR or above, such as "Exception in saving tokens"."""
-        return [e for e in self.entries if e.levelno >= logging.ERROR]
-
-    def take_errors(self) -> list[SdkLogEntry]:
-        """Return and forget the error calls, for tests that expect the SDK to log errors."""
-        errors = self.errors
-        self.entries = [e for e in self.entries if e.levelno < logging.ERROR]
-        return errors
-
-    def describe_errors(self) -> str:
-        """A readable summary: each message with the exception objects the SDK passed."""
-        return "\n".join(f"{e.msg} {e.args!r}" for e in self.errors)
-
-
 def fail_on_sdk_errors(recorder: SdkLogRecorder) -> None:
     """Fail the current test if the SDK logged errors that the test did not take."""
     if recorder.errors:
         pytest.fail("the SDK logged errors:\n" + recorder.describe_errors(), pytrace=False)
-
-
-@contextmanager
-def recorded_sdk_log() -> Iterator[SdkLogRecorder]:
-    """Record ``SDKLogger`` calls; afterwards remove the filter and close SDK-added file handlers."""
-    logger = logging.getLogger(SDK_LOGGER)
-    before = set(logger.handlers)
-    level = logger.level
-    recorder = SdkLogRecorder()
-    logger.addFilter(recorder)
-    try:
-        yield recorder
-    finally:
-        logger.removeFilter(recorder)
-        # Initializer.initialize adds a FileHandler per call when a log file is configured.
-        for handler in list(logger.handlers):
-            if handler not in before and isinstance(handler, logging.FileHandler):
-                logger.removeHandler(handler)
-                handler.close()
-        logger.setLevel(level)  # SDKLogger.initialize sets it on every initialize

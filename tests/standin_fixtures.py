@@ -9,7 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from sdk_helpers import SdkLogRecorder, fail_on_sdk_errors, recorded_sdk_log, reset_sdk
+from sdk_helpers import fail_on_sdk_errors
+from zoho_tokenstore.testing.sdk_log import SdkLogRecorder, recorded_sdk_log
+from zoho_tokenstore.testing.sdk_state import preserved_sdk_state
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 
@@ -34,9 +36,9 @@ def sdk_log() -> Iterator[SdkLogRecorder]:
 
 @pytest.fixture
 def clean_sdk(sdk_log: SdkLogRecorder) -> Iterator[SdkLogRecorder]:
-    """Reset the SDK's global state before and after the test; its log is guarded by ``sdk_log``."""
-    reset_sdk()
-    try:
+    """Reset the SDK's global state for the test, restore it afterwards; ``sdk_log`` guards its log.
+
+    Restoring also closes the log file handlers the SDK added and puts the logger's level back.
+    """
+    with preserved_sdk_state():
         yield sdk_log
-    finally:
-        reset_sdk()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_backend
+from backends import require_backend
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "token_store_benchmark.py"
 

@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
-from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
-from conftest import require_backend
+from backends import require_backend
 from databases import SERVER_URLS, throwaway_database
+from direct_db import read_rows
+from store_errors import token_store_error
 from tcp_proxy import TcpProxy
 from token_factory import fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.engine import NETWORK_STALL_SECONDS, build_engine
-from zoho_tokenstore.model import COLUMN_NAMES, TOKEN_TABLE
 
 #: An outage must surface well before a user gives up (the engine's connect timeout is 5 s).
 OUTAGE_BOUND_S = 10.0
@@ -46,19 +46,6 @@ def admin(server_backend: str) -> Iterator[sa.Engine]:
     engine = sa.create_engine(SERVER_URLS[server_backend], isolation_level="AUTOCOMMIT")
     yield engine
     engine.dispose()
-
-
-def read_rows(url: URL) -> list[dict[str, object]]:
-    """The token table, read on a fresh connection that bypasses the store and the proxy."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as connection:
-            # The token's own columns: the lookup-hash columns are the store's business.
-            columns = [TOKEN_TABLE.c[name] for name in COLUMN_NAMES]
-            result = connection.execute(sa.select(*columns).order_by(TOKEN_TABLE.c.id))
-            return [dict(row) for row in result.mappings()]
-    finally:
-        engine.dispose()
 
 
 def connection_ids(admin: sa.Engine, database: str) -> list[int]:
@@ -99,13 +86,6 @@ def kill_store_connections(admin: sa.Engine, database: str) -> int:
     for connection_id in ids:
         kill_connection(admin, connection_id)
     return len(ids)
-
-
-def token_store_error(call: Callable[[], Any]) -> SDKException:
-    with pytest.raises(SDKException) as raised:
-        call()
-    assert raised.value.code == "TOKEN_STORE"
-    return raised.value
 
 
 # -- (a) connections killed by the server -------------------------------------------------------

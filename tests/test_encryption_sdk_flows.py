@@ -174,6 +174,7 @@ def test_encrypt_under_concurrent_sdk_traffic_loses_no_update_and_fails_no_call(
                 while not stop.is_set():
                     cipher = TokenCipher(keys[len(passes) % 2])
                     passes.append(rewrite_rows(engine, cipher, batch_size=7).retried)
+                    stop.wait(0.05)  # back to back, but not a single endless write lock
             except BaseException as exc:  # noqa: BLE001  # reported by the test thread
                 failures.append(exc)
             finally:

@@ -9,13 +9,13 @@ without quoting it. The table keeps exactly the rows saved, and a sentinel row n
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from hostile_strings import HOSTILE, ODD_DIGITS
+from store_errors import token_store_error
 from token_factory import FIELDS, fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.model import COLUMN_LENGTHS
@@ -32,13 +32,6 @@ def unstorable(field: str, value: str) -> bool:
         or "\x00" in value
         or any(0xD800 <= ord(c) <= 0xDFFF for c in value)
     )
-
-
-def token_store_error(call: Callable[[], Any]) -> SDKException:
-    with pytest.raises(SDKException) as raised:
-        call()
-    assert raised.value.code == "TOKEN_STORE"
-    return raised.value
 
 
 def assert_not_quoted(error: SDKException, value: str) -> None:

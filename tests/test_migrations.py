@@ -9,39 +9,19 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL
 
+from direct_db import schema_differences, table_names
 from zoho_tokenstore import downgrade, upgrade
 from zoho_tokenstore.migration import VERSION_TABLE, current_revision, head_revision
-from zoho_tokenstore.model import Base
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _schema_differences(url: URL) -> list[object]:
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "version_table": VERSION_TABLE}
-        )
-        differences = compare_metadata(context, Base.metadata)
-    engine.dispose()
-    return [d for d in differences if VERSION_TABLE not in repr(d)]
-
-
-def _tables(url: URL) -> set[str]:
-    engine = sa.create_engine(url)
-    names = set(sa.inspect(engine).get_table_names())
-    engine.dispose()
-    return names
-
-
 def test_a_fresh_database_is_upgraded_to_head(empty_db_url: URL) -> None:
-    assert _tables(empty_db_url) == set()
+    assert table_names(empty_db_url) == set()
     upgrade(empty_db_url)
-    assert _tables(empty_db_url) == {"oauthtoken", VERSION_TABLE}
+    assert table_names(empty_db_url) == {"oauthtoken", "oauthtoken_refresh_lease", VERSION_TABLE}
     engine = sa.create_engine(empty_db_url)
     assert current_revision(engine) == head_revision()
     inspector = sa.inspect(engine)
@@ -56,21 +36,21 @@ def test_a_fresh_database_is_upgraded_to_head(empty_db_url: URL) -> None:
 
 def test_the_model_and_the_migrated_schema_agree(empty_db_url: URL) -> None:
     upgrade(empty_db_url)
-    assert _schema_differences(empty_db_url) == []
+    assert schema_differences(empty_db_url) == []
 
 
 def test_upgrade_downgrade_upgrade_round_trip(empty_db_url: URL) -> None:
     upgrade(empty_db_url)
     downgrade(empty_db_url, "base")
-    assert _tables(empty_db_url) == {VERSION_TABLE}
+    assert table_names(empty_db_url) == {VERSION_TABLE}
     upgrade(empty_db_url)
-    assert _schema_differences(empty_db_url) == []
+    assert schema_differences(empty_db_url) == []
 
 
 def test_upgrading_twice_is_harmless(empty_db_url: URL) -> None:
     upgrade(empty_db_url)
     upgrade(empty_db_url)
-    assert _schema_differences(empty_db_url) == []
+    assert schema_differences(empty_db_url) == []
 
 
 def test_the_host_applications_alembic_history_is_untouched(empty_db_url: URL) -> None:
@@ -92,10 +72,10 @@ def test_alembic_command_line_from_the_checkout(empty_db_url: URL) -> None:
     url = empty_db_url.render_as_string(hide_password=False)
     alembic = [sys.executable, "-m", "alembic", "-c", str(REPO / "alembic.ini")]
     subprocess.run([*alembic, "-x", f"url={url}", "upgrade", "head"], check=True, timeout=120)
-    assert _schema_differences(empty_db_url) == []
+    assert schema_differences(empty_db_url) == []
     environment = {**os.environ, "ZOHO_TOKENSTORE_URL": url}
     subprocess.run([*alembic, "downgrade", "base"], check=True, timeout=120, env=environment)
-    assert _tables(empty_db_url) == {VERSION_TABLE}
+    assert table_names(empty_db_url) == {VERSION_TABLE}
 
 
 def test_revisions_never_import_the_package() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -10,22 +9,19 @@ from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
-from conftest import StatementLog
-from refresh_setup import ALICE, ALICE_NAME, expire, log_in, set_expiry
+from direct_db import set_stored_expiry
+from refresh_setup import ALICE, ALICE_NAME, expire, log_in
 from sdk_helpers import SdkLogRecorder, get_leads, init_sdk, lead_descriptions
-from token_factory import fields_of, full_token
+from statement_log import StatementLog
+from token_factory import fields_of, full_token, now_ms
 from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
-
-
-def in_ms(seconds: float) -> str:
-    return str(int((time.time() + seconds) * 1000))
 
 
 def test_a_fresh_token_is_still_read_in_one_statement(
     store: SQLAlchemyTokenStore, statements: StatementLog, clean_sdk: SdkLogRecorder
 ) -> None:
-    token = full_token(1, expiry_time=in_ms(3600))
+    token = full_token(1, expiry_time=str(now_ms(3600)))
     store.save_token(token)
     restart = OAuthToken(
         client_id=token.get_client_id(),
@@ -68,13 +64,13 @@ def test_the_store_refreshes_within_its_margin_and_not_before(
 ) -> None:
     with SQLAlchemyTokenStore(db_url) as store:
         token_id = log_in(standin_zoho, store, tmp_path)
-        set_expiry(db_url, token_id, in_ms(seconds_left))
+        set_stored_expiry(db_url, token_id, now_ms(seconds_left))
         standin_zoho.reset_counts()
 
         found = store.find_token_by_id(token_id)
 
         assert standin_zoho.calls["token:refresh_token"] == (1 if refreshed else 0)
-        left_ms = int(found.get_expires_in()) - int(in_ms(0))
+        left_ms = int(found.get_expires_in()) - now_ms()
         assert (left_ms > 3000_000) is refreshed
         [stored] = store.get_tokens()
         assert stored.get_access_token() == found.get_access_token()
@@ -131,7 +127,9 @@ def test_with_refresh_ahead_off_the_sdk_refreshes_and_saves_by_itself(
 ) -> None:
     with SQLAlchemyTokenStore(db_url, refresh_ahead=False) as store:
         token_id = log_in(standin_zoho, store, tmp_path)
-        set_expiry(db_url, token_id, in_ms(30))  # inside the store's margin, outside the SDK's
+        set_stored_expiry(
+            db_url, token_id, now_ms(30)
+        )  # inside the store's margin, outside the SDK's
         standin_zoho.reset_counts()
         assert lead_descriptions(get_leads()) == [f"fetched by {ALICE_NAME}"]
         assert "token:refresh_token" not in standin_zoho.calls
@@ -140,7 +138,7 @@ def test_with_refresh_ahead_off_the_sdk_refreshes_and_saves_by_itself(
         assert lead_descriptions(get_leads()) == [f"fetched by {ALICE_NAME}"]
         assert standin_zoho.calls["token:refresh_token"] == 1
         [stored] = store.get_tokens()
-        assert int(stored.get_expires_in()) > int(in_ms(3000))
+        assert int(stored.get_expires_in()) > now_ms(3000)
         assert standin_zoho.refresh_token_owner(stored.get_refresh_token()) == ALICE
 
 

@@ -7,17 +7,24 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
-from refresh_setup import ALICE, ALICE_NAME, expire, log_in, run_workers
+from backends import backend_params, require_backend
+from refresh_setup import ALICE, ALICE_NAME, expire, lease_rows, log_in, row_locked, run_workers
 from refresh_workers import WorkerPlan, wait_for
 from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions, run_at_once
 from zoho_tokenstore import SQLAlchemyTokenStore
-from zoho_tokenstore.model import TOKEN_TABLE
-from zoho_tokenstore.row_lock import locked_row
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 WORKERS = 8
 CALLS = 3
 EVERY_CALL_WORKED = [("ok", [[f"fetched by {ALICE_NAME}"]] * CALLS)] * WORKERS
+
+
+@pytest.fixture(params=backend_params(pgbouncer=True))
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every backend, and PostgreSQL through PgBouncer in transaction pooling mode."""
+    name: str = request.param
+    require_backend(name)
+    return name
 
 
 def plans(
@@ -46,12 +53,15 @@ def test_eight_processes_refresh_an_expired_token_once(
         token_id = log_in(standin_zoho, store, tmp_path)
         refresh_token = store.find_token_by_id(token_id).get_refresh_token()
         expire(standin_zoho, db_url, token_id)
+        # A slow Zoho: the other seven wait on the lease for 3 s, polling, holding nothing.
+        standin_zoho.token_delay_seconds = 3
 
         outcomes = run_workers(plans(standin_zoho, db_url, token_id, tmp_path, on=True))
 
         assert outcomes == EVERY_CALL_WORKED
         assert standin_zoho.calls["token:refresh_token"] == 1
         assert standin_zoho.token_requests == [refresh_token]
+        assert lease_rows(db_url) == []  # released with the save
         [stored] = store.get_tokens()
         assert stored.get_id() == token_id
         assert int(stored.get_expires_in()) > 1000 * 3000  # a new hour-long token, saved once
@@ -71,10 +81,10 @@ def test_without_refresh_ahead_every_process_refreshes_by_itself(
         expire(standin_zoho, db_url, token_id)
 
         def hold_saves_until_all_asked() -> None:
-            with locked_row(store.engine, TOKEN_TABLE, token_id, timeout_s=10):
+            with row_locked(db_url, token_id):
                 wait_for(
                     lambda: standin_zoho.calls["token:refresh_token"] >= WORKERS,
-                    timeout=45,
+                    timeout=150,
                     what="every worker's refresh request",
                 )
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
-from conftest import require_backend
+from backends import require_backend
 from databases import throwaway_database
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore, downgrade, upgrade

@@ -12,6 +12,7 @@ from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
+from sdk_generations import sdk_revoke_cannot_work
 from sdk_helpers import (
     SdkLogRecorder,
     error_code,
@@ -20,12 +21,14 @@ from sdk_helpers import (
     grant_token,
     init_sdk,
     lead_descriptions,
+    login,
     read_file_store,
     run_at_once,
 )
-from zoho_tokenstore.testing.standin_zoho import StandInZoho
+from zoho_tokenstore.testing.standin_zoho import SDK_API_VERSION, StandInZoho
 
 HTTP_TIMEOUT_S = 5.0
+CRM = f"/crm/{SDK_API_VERSION}"  # the installed SDK's API version: v8, v7 or v6
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
 
@@ -186,7 +189,7 @@ def test_refresh_issues_a_new_access_token_and_no_refresh_token(zoho: StandInZoh
     assert zoho.calls["token:refresh_token"] == 1
     # Both access tokens stay valid, as at Zoho, until they expire.
     for token in (first["access_token"], answer["access_token"]):
-        assert crm_get(zoho, "/crm/v8/Leads", token).status_code == 200
+        assert crm_get(zoho, CRM + "/Leads", token).status_code == 200
 
 
 def test_unknown_refresh_token_is_invalid_code_and_still_recorded(zoho: StandInZoho) -> None:
@@ -199,16 +202,16 @@ def test_revoke_invalidates_the_refresh_token_and_its_access_tokens(zoho: StandI
     assert revoke(zoho, alice["refresh_token"]) == {"status": "success"}
     assert zoho.revoked_refresh_tokens == [alice["refresh_token"]]
     assert refresh(zoho, alice["refresh_token"]) == {"error": "invalid_code"}
-    denied = crm_get(zoho, "/crm/v8/Leads", alice["access_token"])
+    denied = crm_get(zoho, CRM + "/Leads", alice["access_token"])
     assert denied.status_code == 401
-    assert crm_get(zoho, "/crm/v8/Leads", bob["access_token"]).status_code == 200
+    assert crm_get(zoho, CRM + "/Leads", bob["access_token"]).status_code == 200
     assert revoke(zoho, alice["refresh_token"])["status"] != "success"
     assert zoho.calls["revoke"] == 2
 
 
 @pytest.mark.parametrize("token", [None, "", "1000.unknown"])
 def test_crm_answers_401_invalid_token_like_zoho(zoho: StandInZoho, token: str | None) -> None:
-    answer = crm_get(zoho, "/crm/v8/Leads", token)
+    answer = crm_get(zoho, CRM + "/Leads", token)
     assert answer.status_code == 401
     assert answer.json() == {
         "code": "INVALID_TOKEN",
@@ -222,13 +225,13 @@ def test_crm_answers_401_invalid_token_like_zoho(zoho: StandInZoho, token: str |
 def test_invalidate_access_tokens_per_user_or_all(zoho: StandInZoho) -> None:
     alice, bob = exchange(zoho, ALICE), exchange(zoho, BOB)
     assert zoho.invalidate_access_tokens(ALICE) == 1
-    assert crm_get(zoho, "/crm/v8/Leads", alice["access_token"]).status_code == 401
-    assert crm_get(zoho, "/crm/v8/Leads", bob["access_token"]).status_code == 200
+    assert crm_get(zoho, CRM + "/Leads", alice["access_token"]).status_code == 401
+    assert crm_get(zoho, CRM + "/Leads", bob["access_token"]).status_code == 200
     assert zoho.invalidate_access_tokens() == 1
-    assert crm_get(zoho, "/crm/v8/Leads", bob["access_token"]).status_code == 401
+    assert crm_get(zoho, CRM + "/Leads", bob["access_token"]).status_code == 401
     # The refresh token survives, so a refresh gets a working access token again.
     renewed = refresh(zoho, alice["refresh_token"])["access_token"]
-    assert crm_get(zoho, "/crm/v8/Leads", renewed).status_code == 200
+    assert crm_get(zoho, CRM + "/Leads", renewed).status_code == 200
 
 
 @pytest.mark.parametrize("expires_in", [0, -30])
@@ -236,7 +239,7 @@ def test_non_positive_expires_in_issues_expired_tokens(zoho: StandInZoho, expire
     zoho.expires_in = expires_in
     answer = exchange(zoho, ALICE)
     assert answer["expires_in"] == expires_in
-    assert crm_get(zoho, "/crm/v8/Leads", answer["access_token"]).status_code == 401
+    assert crm_get(zoho, CRM + "/Leads", answer["access_token"]).status_code == 401
 
 
 def test_access_tokens_expire_by_the_server_clock() -> None:
@@ -246,33 +249,33 @@ def test_access_tokens_expire_by_the_server_clock() -> None:
         zoho.expires_in = 60
         token = exchange(zoho, ALICE)["access_token"]
         clock.now += 59.9
-        assert crm_get(zoho, "/crm/v8/Leads", token).status_code == 200
+        assert crm_get(zoho, CRM + "/Leads", token).status_code == 200
         clock.now += 0.1
-        assert crm_get(zoho, "/crm/v8/Leads", token).status_code == 401
+        assert crm_get(zoho, CRM + "/Leads", token).status_code == 401
 
 
 def test_users_and_org_describe_the_tokens_user(zoho: StandInZoho) -> None:
     token = exchange(zoho, BOB)["access_token"]
-    users = crm_get(zoho, "/crm/v8/users", token, type="CurrentUser").json()
+    users = crm_get(zoho, CRM + "/users", token, type="CurrentUser").json()
     assert [u["email"] for u in users["users"]] == [BOB]
-    org = crm_get(zoho, "/crm/v8/org", token).json()
+    org = crm_get(zoho, CRM + "/org", token).json()
     assert [o["zgid"] for o in org["org"]] == ["888"]
-    everyone = crm_get(zoho, "/crm/v8/users", token, type="AllUsers").json()
+    everyone = crm_get(zoho, CRM + "/users", token, type="AllUsers").json()
     assert {u["email"] for u in everyone["users"]} == {ALICE, BOB}
 
 
 def test_records_say_which_user_called(zoho: StandInZoho) -> None:
     token = exchange(zoho, ALICE)["access_token"]
-    leads = crm_get(zoho, "/crm/v8/Leads", token).json()
+    leads = crm_get(zoho, CRM + "/Leads", token).json()
     assert [lead["Description"] for lead in leads["data"]] == [f"fetched by {ALICE}:777"]
-    fields = crm_get(zoho, "/crm/v8/settings/fields", token, module="Leads").json()
+    fields = crm_get(zoho, CRM + "/settings/fields", token, module="Leads").json()
     assert "Description" in {f["api_name"] for f in fields["fields"]}
-    assert crm_get(zoho, "/crm/v8/settings/fields", token, module="Deals").status_code == 400
+    assert crm_get(zoho, CRM + "/settings/fields", token, module="Deals").status_code == 400
 
 
 def test_unknown_paths_and_grant_types_fail_cleanly(zoho: StandInZoho) -> None:
     token = exchange(zoho, ALICE)["access_token"]
-    missing = crm_get(zoho, "/crm/v8/Contacts", token)
+    missing = crm_get(zoho, CRM + "/Contacts", token)
     assert (missing.status_code, missing.json()["code"]) == (404, "INVALID_URL_PATTERN")
     assert post_token(zoho, grant_type="password").json() == {"error": "unsupported_grant_type"}
     assert zoho.calls["server_error"] == 0
@@ -296,7 +299,7 @@ def test_eight_threads_at_once(zoho: StandInZoho) -> None:
         email = [ALICE, BOB][index % 2]
         first = exchange(zoho, email)
         renewed = refresh(zoho, first["refresh_token"])["access_token"]
-        [lead] = crm_get(zoho, "/crm/v8/Leads", renewed).json()["data"]
+        [lead] = crm_get(zoho, CRM + "/Leads", renewed).json()["data"]
         return f"{email} {lead['Email']}"
 
     results = run_at_once(8, work)
@@ -307,8 +310,8 @@ def test_eight_threads_at_once(zoho: StandInZoho) -> None:
 
 def test_request_logging_is_silent(zoho: StandInZoho, capfd: pytest.CaptureFixture[str]) -> None:
     answer = exchange(zoho, ALICE)
-    crm_get(zoho, "/crm/v8/Leads", answer["access_token"])
-    crm_get(zoho, "/crm/v8/Leads", "1000.unknown")
+    crm_get(zoho, CRM + "/Leads", answer["access_token"])
+    crm_get(zoho, CRM + "/Leads", "1000.unknown")
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
 
@@ -324,23 +327,17 @@ def test_lifecycle_start_stop() -> None:
     zoho.stop()
     zoho.stop()  # idempotent
     with pytest.raises(requests.ConnectionError):
-        requests.get(url + "/crm/v8/org", timeout=HTTP_TIMEOUT_S)
+        requests.get(url + CRM + "/org", timeout=HTTP_TIMEOUT_S)
 
 
 # -- the real SDK driving the stand-in (FileStore, no mocks) ----------------------------------
 
 
-def login(zoho: StandInZoho, tmp_path: Path, email: str = ALICE) -> Path:
-    """Initialize the SDK for ``email`` with a FileStore under ``tmp_path``; returns the CSV."""
-    csv_path = tmp_path / "t.csv"
-    init_sdk(zoho, grant_token(zoho, email), FileStore(str(csv_path)), tmp_path)
-    return csv_path
-
-
 def test_sdk_login_and_get_records(
     zoho: StandInZoho, clean_sdk: SdkLogRecorder, tmp_path: Path
 ) -> None:
-    csv_path = login(zoho, tmp_path)
+    csv_path = tmp_path / "t.csv"
+    login(zoho, FileStore(str(csv_path)), tmp_path, ALICE)
     # Login: exchange the code, then name the user (users + org) before saving the token.
     assert zoho.calls == {"token:authorization_code": 1, "users": 1, "org": 1}
     assert lead_descriptions(get_leads()) == [f"fetched by {ALICE}:777"]
@@ -364,7 +361,8 @@ def test_sdk_refreshes_exactly_once_when_the_token_is_about_to_expire(
     zoho: StandInZoho, clean_sdk: SdkLogRecorder, tmp_path: Path
 ) -> None:
     zoho.expires_in = 1  # the SDK refreshes tokens within 5 s of expiry
-    csv_path = login(zoho, tmp_path)
+    csv_path = tmp_path / "t.csv"
+    login(zoho, FileStore(str(csv_path)), tmp_path, ALICE)
     zoho.expires_in = 3600
     zoho.reset_counts()
     assert lead_descriptions(get_leads()) == [f"fetched by {ALICE}:777"]
@@ -379,7 +377,7 @@ def test_sdk_does_not_refresh_on_401(clean_sdk: SdkLogRecorder, tmp_path: Path) 
     clock = FakeClock()
     with StandInZoho(clock=clock) as zoho:
         zoho.add_user(ALICE, zgid="777")
-        login(zoho, tmp_path)
+        login(zoho, FileStore(str(tmp_path / "t.csv")), tmp_path, ALICE)
         assert lead_descriptions(get_leads()) == [f"fetched by {ALICE}:777"]
         clock.now += 3600  # expired at the server; the SDK's stored expiry is still ahead
         response = get_leads()
@@ -390,7 +388,8 @@ def test_sdk_does_not_refresh_on_401(clean_sdk: SdkLogRecorder, tmp_path: Path) 
 def test_sdk_two_users_get_their_own_rows(
     zoho: StandInZoho, clean_sdk: SdkLogRecorder, tmp_path: Path
 ) -> None:
-    csv_path = login(zoho, tmp_path)
+    csv_path = tmp_path / "t.csv"
+    login(zoho, FileStore(str(csv_path)), tmp_path, ALICE)
     Initializer.switch_user(token=grant_token(zoho, BOB))
     try:
         assert lead_descriptions(get_leads()) == [f"fetched by {BOB}:888"]
@@ -404,7 +403,7 @@ def test_sdk_two_users_get_their_own_rows(
 def test_sdk_eight_threads_share_one_token(
     zoho: StandInZoho, clean_sdk: SdkLogRecorder, tmp_path: Path
 ) -> None:
-    login(zoho, tmp_path)
+    login(zoho, FileStore(str(tmp_path / "t.csv")), tmp_path, ALICE)
     lead_descriptions(get_leads())  # fetch field metadata before the threads start
     zoho.reset_counts()
     results = run_at_once(8, lambda _: [lead_descriptions(get_leads()) for _ in range(3)])
@@ -439,11 +438,30 @@ def test_sdk_log_guard_surfaces_a_failing_save(
     fail_on_sdk_errors(clean_sdk)  # nothing left once taken
 
 
+@sdk_revoke_cannot_work
 def test_sdk_revoke_with_file_store_never_reaches_zoho(
     zoho: StandInZoho, clean_sdk: SdkLogRecorder, tmp_path: Path
 ) -> None:
-    csv_path = login(zoho, tmp_path)
+    csv_path = tmp_path / "t.csv"
+    login(zoho, FileStore(str(csv_path)), tmp_path, ALICE)
     [row] = read_file_store(csv_path)
     # FileStore.find_token cannot match an id-only token, so revoke finds nothing.
     assert OAuthToken(id=row["id"]).revoke(row["id"]) is False
     assert zoho.calls["revoke"] == 0
+
+
+def test_answers_the_installed_sdks_api_version_and_others_only_when_asked() -> None:
+    other = "v5"
+    with StandInZoho() as zoho:
+        zoho.add_user(ALICE)
+        token = exchange(zoho, ALICE)["access_token"]
+        assert crm_get(zoho, CRM + "/Leads", token).status_code == 200
+        assert crm_get(zoho, f"/crm/{other}/Leads", token).status_code == 404
+        assert zoho.api_version_calls == {SDK_API_VERSION: 1, other: 1}
+        assert zoho.calls["not_found"] == 1
+    with StandInZoho(api_versions=("v6", "v7", "v8")) as shared:
+        shared.add_user(ALICE)
+        token = exchange(shared, ALICE)["access_token"]
+        for version in ("v6", "v7", "v8"):
+            assert crm_get(shared, f"/crm/{version}/Leads", token).status_code == 200
+        assert shared.api_version_calls == {"v6": 1, "v7": 1, "v8": 1}

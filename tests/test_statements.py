@@ -5,7 +5,7 @@ from __future__ import annotations
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
-from conftest import StatementLog
+from statement_log import StatementLog
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore
 

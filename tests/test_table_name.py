@@ -7,51 +7,30 @@ import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
+from direct_db import schema_differences, table_names
 from token_factory import fields_of, full_token
 from zoho_tokenstore import SQLAlchemyTokenStore, downgrade, upgrade
 from zoho_tokenstore.cli import main
-from zoho_tokenstore.migration import version_table
-from zoho_tokenstore.model import token_table
 
 REPO = Path(__file__).resolve().parents[1]
 CUSTOM = "crm_tokens"
 
 
-def _tables(url: URL) -> set[str]:
-    engine = sa.create_engine(url)
-    names = set(sa.inspect(engine).get_table_names())
-    engine.dispose()
-    return names
-
-
-def _differences(url: URL, name: str) -> list[object]:
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "version_table": version_table(name)}
-        )
-        found = compare_metadata(context, token_table(name).metadata)
-    engine.dispose()
-    # The metadata holds only this table: the other token table shows up as "not in the model".
-    return [d for d in found if "oauthtoken" not in repr(d) and "alembic_version" not in repr(d)]
-
-
 def test_a_custom_table_lives_beside_the_default_one(empty_db_url: URL) -> None:
     upgrade(empty_db_url)
     upgrade(empty_db_url, table_name=CUSTOM)
-    assert _tables(empty_db_url) == {
+    assert table_names(empty_db_url) == {
         "oauthtoken",
+        "oauthtoken_refresh_lease",
         "zoho_tokenstore_alembic_version",
         CUSTOM,
+        f"{CUSTOM}_refresh_lease",
         f"zoho_tokenstore_alembic_version_{CUSTOM}",
     }
-    assert _differences(empty_db_url, CUSTOM) == []
+    assert schema_differences(empty_db_url, CUSTOM) == []
 
     default, custom = full_token(1), full_token(1, access_token="1000.custom")
     with (
@@ -66,8 +45,9 @@ def test_a_custom_table_lives_beside_the_default_one(empty_db_url: URL) -> None:
         ]
 
     downgrade(empty_db_url, "base", table_name=CUSTOM)
-    assert CUSTOM not in _tables(empty_db_url)
-    assert "oauthtoken" in _tables(empty_db_url)
+    assert CUSTOM not in table_names(empty_db_url)
+    assert f"{CUSTOM}_refresh_lease" not in table_names(empty_db_url)
+    assert {"oauthtoken", "oauthtoken_refresh_lease"} <= table_names(empty_db_url)
 
 
 def test_a_store_on_a_table_never_upgraded_names_the_table_in_its_fix(empty_db_url: URL) -> None:
@@ -85,8 +65,12 @@ def test_alembic_command_line_takes_the_table(empty_db_url: URL) -> None:
         check=True,
         timeout=120,
     )
-    assert _tables(empty_db_url) == {CUSTOM, f"zoho_tokenstore_alembic_version_{CUSTOM}"}
-    assert _differences(empty_db_url, CUSTOM) == []
+    assert table_names(empty_db_url) == {
+        CUSTOM,
+        f"{CUSTOM}_refresh_lease",
+        f"zoho_tokenstore_alembic_version_{CUSTOM}",
+    }
+    assert schema_differences(empty_db_url, CUSTOM) == []
 
 
 def test_the_cli_takes_the_table(empty_db_url: URL, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,7 +1,10 @@
-"""The built wheel, installed into a fresh venv with no source tree, upgrades a database by itself."""
+"""The built wheel, installed next to the user's SDK in a fresh venv with no source tree: it leaves
+that SDK as it is, upgrades a database by itself, and a user's project runs its tests against the
+stand-in through the installed plugin."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -10,11 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from doc_files import doc_files, write_files
+from zoho_tokenstore.sdk_generation import installed_sdk_distributions, normalized_name
+
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.slow
-def test_installed_wheel_upgrades_sqlite_without_the_source_tree(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def environment(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with the built wheel (and its ``testing`` extra) installed; no source tree."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
     dist = tmp_path / "dist"
     subprocess.run(
         [
@@ -36,10 +44,33 @@ def test_installed_wheel_upgrades_sqlite_without_the_source_tree(tmp_path: Path)
     environment = tmp_path / "venv"
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True, timeout=600
+    # The user's application already runs on this run's SDK generation (8_0, 7_0 or 6_0)...
+    [sdk] = installed_sdk_distributions()
+    pip = [str(python), "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, f"{sdk.name}=={sdk.version}"], check=True, timeout=600)
+    # ...and adding the store must leave it as it is: no other generation over its files.
+    subprocess.run([*pip, f"{wheel}[testing]"], check=True, timeout=600)
+    listed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=json"],
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
     )
+    sdks = [
+        (normalized_name(d["name"]), d["version"])
+        for d in json.loads(listed.stdout)
+        if normalized_name(d["name"]).startswith("zohocrmsdk")
+    ]
+    assert sdks == [(sdk.name, sdk.version)]
+    return environment
 
+
+@pytest.mark.slow
+def test_installed_wheel_upgrades_sqlite_without_the_source_tree(
+    environment: Path, tmp_path: Path
+) -> None:
+    python = environment / "bin" / "python"
     workdir = tmp_path / "elsewhere"  # no alembic.ini, no migrations/ here
     workdir.mkdir()
     database = workdir / "tokens.db"
@@ -80,3 +111,33 @@ def test_installed_wheel_upgrades_sqlite_without_the_source_tree(tmp_path: Path)
         text=True,
     )
     assert result.stdout.strip() == "0"
+
+
+@pytest.mark.slow
+def test_a_users_project_tests_against_the_stand_in_with_the_installed_plugin(
+    environment: Path, tmp_path: Path
+) -> None:
+    # The project of docs/testing-kit.md: no conftest, so `zoho_standin` can only come from the
+    # plugin the wheel registered (the `pytest11` entry point).
+    project = write_files(tmp_path / "users-project", doc_files("testing-kit.md", "user project"))
+    result = subprocess.run(
+        [str(environment / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        timeout=300,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+    plugins = subprocess.run(
+        [str(environment / "bin" / "python"), "-m", "pytest", "--version", "--version"],
+        cwd=project,
+        timeout=120,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert (
+        "site-packages/zoho_tokenstore/testing/pytest_plugin.py" in plugins.stdout + plugins.stderr
+    )

@@ -69,3 +69,8 @@ def full_token(n: int = 1, **overrides: str | None) -> OAuthToken:
     }
     fields.update(overrides)
     return make_token(**fields)
+
+
+def now_ms(plus_seconds: float = 0) -> int:
+    """Epoch milliseconds ``plus_seconds`` from now: the SDK's unit for ``expiry_time``."""
+    return int((time.time() + plus_seconds) * 1000)

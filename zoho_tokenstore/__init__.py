@@ -1,13 +1,27 @@
-"""SQLAlchemy-backed token store for the Zoho CRM Python SDK (``zohocrmsdk8_0``).
+"""SQLAlchemy-backed token store for the Zoho CRM Python SDK (``zohocrmsdk8_0``, ``7_0`` or ``6_0``).
 
 ``store=SQLAlchemyTokenStore("sqlite:///zohooauth.db")`` at ``Initializer.initialize`` keeps the
 SDK's OAuth tokens in SQLite, PostgreSQL or MySQL/MariaDB; ``zoho-tokenstore upgrade`` creates the
 schema from the Alembic migrations that ship with the package.
 """
 
-from .migration import downgrade, upgrade
-from .model import OAuthTokenRow
-from .refresh import RefreshAhead
-from .store import SQLAlchemyTokenStore
+from .sdk_generation import require_sdk
 
-__all__ = ["OAuthTokenRow", "RefreshAhead", "SQLAlchemyTokenStore", "downgrade", "upgrade"]
+require_sdk()  # before anything imports zohocrmsdk: a missing SDK fails with the install lines
+
+from .engine import create_shared_engine  # noqa: E402
+from .migration import downgrade, upgrade  # noqa: E402
+from .model import OAuthTokenRow  # noqa: E402
+from .refresh import RefreshAhead  # noqa: E402
+from .revoke import revoke_token  # noqa: E402
+from .store import SQLAlchemyTokenStore  # noqa: E402
+
+__all__ = [
+    "OAuthTokenRow",
+    "RefreshAhead",
+    "SQLAlchemyTokenStore",
+    "create_shared_engine",
+    "downgrade",
+    "revoke_token",
+    "upgrade",
+]

@@ -2,40 +2,39 @@
 
 The SDK talks to the local stand-in Zoho server (no account, no internet) and keeps its tokens in a
 ``SQLAlchemyTokenStore``. Each step prints what happened and what is stored, secrets masked. The
-demo user keeps one row: a re-run logs in again and the store updates that row (same id).
+demo user keeps one row: a re-run logs in again and the store updates that row (same id). The
+calling process's SDK state (initializer, caches, SDK logger) is as it was when the demo returns.
 """
 
 from __future__ import annotations
 
-import logging
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TextIO
 
 from sqlalchemy import select
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
-from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.record import RecordOperations
 from zohocrmsdk.src.com.zoho.crm.api.record import ResponseWrapper as RecordsWrapper
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 from .engine import build_engine, masked_url
-from .masking import mask
 from .migration import current_revision, upgrade
 from .model import token_table
 from .store import SQLAlchemyTokenStore
+from .testing.sdk_log import SdkLogRecorder, recorded_sdk_log
+from .testing.sdk_state import preserved_sdk_state, reset_sdk_state
 from .testing.standin_zoho import StandInZoho
+from .token_display import token_line
 
 #: Where the demo keeps its tokens unless ``--url`` says otherwise: a file in the current directory.
 DEFAULT_DEMO_URL: Final = "sqlite:///zohooauth-demo.db"
 DEMO_EMAIL: Final = "newcomer@example.com"
 DEMO_ZGID: Final = "20240001"
 DEMO_USER_NAME: Final = f"{DEMO_EMAIL}:{DEMO_ZGID}"
-_SDK_LOGGER: Final = "SDKLogger"
 
 
 class DemoError(RuntimeError):
@@ -79,7 +78,8 @@ def run_demo(
     with (
         tempfile.TemporaryDirectory(prefix="zoho-tokenstore-demo-") as workdir,
         StandInZoho() as zoho,
-        _sdk_errors() as sdk_errors,
+        preserved_sdk_state(),  # the caller's SDK state is back when the demo is done
+        recorded_sdk_log(swallow_errors=True) as sdk_errors,
     ):
         zoho.add_user(DEMO_EMAIL, zgid=DEMO_ZGID)
         say.step(
@@ -87,21 +87,18 @@ def run_demo(
             f"a stand-in Zoho server listens on {zoho.base_url}",
             f"(accounts + CRM API, one user {DEMO_EMAIL}; SDK files go to a temp dir)",
         )
-        try:
-            with SQLAlchemyTokenStore(url, encryption_keys=keys) as store:
-                _login(zoho, store, Path(workdir), report, say, sdk_errors)
-                if keys:
-                    _show_encrypted_row(store, url, say)
-                say.step(
-                    "API call",
-                    _get_leads(sdk_errors),
-                    "the SDK read the token from the store (find_token_by_id) before the request;",
-                    "it is valid, so nothing was refreshed or written",
-                )
-                _expire_and_refresh(zoho, store, report, say, sdk_errors)
-            _restart(zoho, url, keys, Path(workdir), report, say, sdk_errors)
-        finally:
-            _forget_sdk_state()
+        with SQLAlchemyTokenStore(url, encryption_keys=keys) as store:
+            _login(zoho, store, Path(workdir), report, say, sdk_errors)
+            if keys:
+                _show_encrypted_row(store, url, say)
+            say.step(
+                "API call",
+                _get_leads(sdk_errors),
+                "the SDK read the token from the store (find_token_by_id) before the request;",
+                "it is valid, so nothing was refreshed or written",
+            )
+            _expire_and_refresh(zoho, store, report, say, sdk_errors)
+        _restart(zoho, url, keys, Path(workdir), report, say, sdk_errors)
         report.calls = dict(sorted(zoho.calls.items()))
     with SQLAlchemyTokenStore(url, encryption_keys=keys) as store:
         row = _require_row(store, "at the end")
@@ -129,7 +126,7 @@ def _login(
     workdir: Path,
     report: DemoReport,
     say: _Printer,
-    sdk_errors: _SdkErrors,
+    sdk_errors: SdkLogRecorder,
 ) -> None:
     earlier = _demo_row(store)
     report.reused_row = earlier is not None
@@ -141,7 +138,7 @@ def _login(
     resources = workdir / "sdk-resources"
     resources.mkdir()
     zoho.initialize_sdk(token, store, str(resources))
-    sdk_errors.check("logging in")
+    _check(sdk_errors, "logging in")
     row = _require_row(store, "after logging in")
     report.after_login = _values(row)
     again = (
@@ -159,10 +156,10 @@ def _login(
     )
 
 
-def _get_leads(sdk_errors: _SdkErrors) -> str:
+def _get_leads(sdk_errors: SdkLogRecorder) -> str:
     """One ``get_records`` call through the SDK, described in a line."""
     response = RecordOperations("Leads").get_records()
-    sdk_errors.check("calling the API")
+    _check(sdk_errors, "calling the API")
     body = response.get_object() if response is not None else None
     if (
         response is None
@@ -180,7 +177,7 @@ def _expire_and_refresh(
     store: SQLAlchemyTokenStore,
     report: DemoReport,
     say: _Printer,
-    sdk_errors: _SdkErrors,
+    sdk_errors: SdkLogRecorder,
 ) -> None:
     row = _require_row(store, "before expiring it")
     # As if an hour had passed: the stored expiry is in the past and Zoho forgot the access token.
@@ -217,9 +214,9 @@ def _restart(
     workdir: Path,
     report: DemoReport,
     say: _Printer,
-    sdk_errors: _SdkErrors,
+    sdk_errors: SdkLogRecorder,
 ) -> None:
-    _forget_sdk_state()
+    reset_sdk_state()  # as a new process starts
     before = dict(zoho.calls)
     with SQLAlchemyTokenStore(url, encryption_keys=keys) as store:
         token = OAuthToken(
@@ -228,7 +225,7 @@ def _restart(
             refresh_token=report.after_refresh["refresh_token"],
         )
         zoho.initialize_sdk(token, store, str(workdir / "sdk-resources"))
-        sdk_errors.check("restarting")
+        _check(sdk_errors, "restarting")
         leads = _get_leads(sdk_errors)
         after = dict(zoho.calls)
     token_requests = sum(
@@ -273,10 +270,7 @@ def _show_encrypted_row(store: SQLAlchemyTokenStore, url: str, say: _Printer) ->
         f"    {'user_name':<18} {held['user_name']}  (user, client id, expiry, URLs stay readable)"
     )
     lines.append("  as the SDK gets it from the store (decrypted; masked here):")
-    lines.append(
-        f"    client_secret={mask(token.get_client_secret())} refresh={mask(token.get_refresh_token())}"
-        f" access={mask(token.get_access_token())} grant={mask(token.get_grant_token())}"
-    )
+    lines.append("    " + token_line(token))
     say.step("Encrypted", *lines)
 
 
@@ -308,55 +302,12 @@ class _Printer:
             self(f"             {line}")
 
 
-class _SdkErrors(logging.Filter):
-    """Collects the SDK's error log calls, which is the only trace a failing ``save_token`` leaves.
-
-    The SDK logs ``logger.error(msg, ex)`` without a ``%s`` (oauth_token.py), so formatting the
-    record would fail; the filter keeps the error and drops the record instead.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.errors: list[str] = []
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.ERROR:
-            return True
-        causes = record.args if isinstance(record.args, tuple) else (record.args,)
-        self.errors.append(
-            " ".join([str(record.msg)] + [_error_text(c) for c in causes if c is not None])
-        )
-        return False
-
-    def check(self, during: str) -> None:
-        """Raise if the SDK logged errors during the step (it swallows store failures)."""
-        if self.errors:
-            found, self.errors = self.errors, []
-            raise DemoError(f"the SDK reported an error while {during}: " + "; ".join(found))
-
-
-@contextmanager
-def _sdk_errors() -> Iterator[_SdkErrors]:
-    logger = logging.getLogger(_SDK_LOGGER)
-    collector = _SdkErrors()
-    logger.addFilter(collector)
-    try:
-        yield collector
-    finally:
-        logger.removeFilter(collector)
-
-
-def _error_text(error: object) -> str:
-    """An SDK error by its code and message only (our store's messages never carry secrets)."""
-    message = getattr(error, "error_message", None) or type(error).__name__
-    code = getattr(error, "code", None)
-    return f"{code}: {message}" if code else str(message)
-
-
-def _forget_sdk_state() -> None:
-    """Drop the SDK's global initializers, as a new process would start without them."""
-    Initializer.initializer = None
-    Initializer.LOCAL.init = None
+def _check(sdk_log: SdkLogRecorder, during: str) -> None:
+    """Raise if the SDK logged errors during the step (it swallows store failures)."""
+    errors = sdk_log.take_errors()
+    if errors:
+        found = "; ".join(e.describe() for e in errors)
+        raise DemoError(f"the SDK reported an error while {during}: {found}")
 
 
 def _demo_row(store: SQLAlchemyTokenStore) -> OAuthToken | None:
@@ -382,20 +333,8 @@ def _values(token: OAuthToken) -> dict[str, str | None]:
 
 
 def _describe(token: OAuthToken) -> str:
-    """One stored row, secrets masked: what the user can safely see."""
-    signature = token.get_user_signature()
-    expiry = token.get_expires_in()
-    expires = (
-        f"expires in {(int(expiry) - int(time.time() * 1000)) // 1000} s"
-        if expiry and expiry.isdigit()
-        else "no expiry"
-    )
-    return (
-        f"id={token.get_id()} user={signature.get_name() if signature else '-'}"
-        f" client_secret={mask(token.get_client_secret())}"
-        f" refresh={mask(token.get_refresh_token())} access={mask(token.get_access_token())}"
-        f" {expires}"
-    )
+    """One stored row, secrets masked: what the user can safely see (as ``zoho-tokenstore tokens``)."""
+    return token_line(token)
 
 
 def _revision(url: str) -> str:

@@ -8,14 +8,19 @@
 - MySQL/MariaDB: strict SQL mode on every connection, so an over-long value is refused, not truncated;
   sessions in autocommit, with an explicit ``BEGIN`` for every SQLAlchemy transaction except the
   store's single-statement reads, which so cost one round trip (no ROLLBACK at check-in).
+- PostgreSQL with psycopg: no server-side prepared statements, so PgBouncer's transaction pooling
+  can route every statement (see ``_pooler_safe``).
 - SQLite: WAL journal (readers never block the writer), ``synchronous=FULL`` (a saved token survives
   power loss), a busy timeout, ``BEGIN IMMEDIATE`` for writes (so concurrent writers queue instead of
-  failing with "database is locked"), and a new database file readable by its owner only.
+  failing with "database is locked"), and a new database file readable by its owner only. Only
+  files (plain paths or ``file:`` URIs) are accepted: an in-memory database lives in one connection.
+
+URLs are checked first (``database_url``): a bad URL, an unknown scheme, a missing driver or a missing
+directory raise ``DatabaseURLError`` with the fix in the message and no password.
 """
 
 from __future__ import annotations
 
-import os
 import weakref
 from functools import cache
 from typing import Any, Final
@@ -23,8 +28,17 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.exc import NoSuchModuleError
+from sqlalchemy.pool import ConnectionPoolEntry
 
+from .database_url import (
+    DatabaseURLError,
+    create_private_file,
+    missing_driver_message,
+    parse_database_url,
+    sqlite_file,
+    unknown_scheme_message,
+)
 from .log_safety import hide_result_rows
 
 #: Execution option that marks the writer engine's connections (its own copy of the engine, which on
@@ -39,6 +53,8 @@ SQLITE_BUSY_TIMEOUT_SECONDS: Final = 30.0
 #: Execution option of the reader copy of a MySQL engine built here: its connections run each
 #: statement in autocommit, without the ``BEGIN`` every other transaction on the engine gets.
 READ_OPTION: Final = "zoho_tokenstore_read"
+#: Execution option on the store's view of an engine it shares with an application (``store_view``).
+STORE_OPTION: Final = "zoho_tokenstore_store"
 
 #: SQLite engines built here (pysqlite's own BEGIN disabled), whose writers emit ``BEGIN IMMEDIATE``.
 _SQLITE_ENGINES: Final[weakref.WeakSet[Engine]] = weakref.WeakSet()
@@ -52,32 +68,86 @@ _STRICT_MODE_SQL: Final = (
 
 def build_engine(url: str | URL, **options: Any) -> Engine:
     """An engine for ``url`` with the settings above; ``options`` go to ``create_engine`` unchanged."""
-    parsed = make_url(url)
+    parsed = parse_database_url(url)
     backend = parsed.get_backend_name()
     kwargs: dict[str, Any] = {"hide_parameters": True}
     connect_args: dict[str, Any] = {}
     if backend == "sqlite":
-        in_memory = _sqlite_path(parsed) is None
+        # A file, never memory: pooled connections to one file are safe to share between threads.
+        create_private_file(sqlite_file(parsed))
         connect_args.update(timeout=SQLITE_BUSY_TIMEOUT_SECONDS, check_same_thread=False)
-        if in_memory:
-            kwargs["poolclass"] = (
-                StaticPool  # one shared in-memory database, not one per connection
-            )
-        else:
-            _create_private_file(parsed)
     else:
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
         connect_args.update(_stall_bounds(backend, parsed.get_driver_name()))
         if backend in ("mysql", "mariadb"):
             connect_args["init_command"] = _STRICT_MODE_SQL
+        connect_args.update(_pooler_safe(parsed.get_driver_name()))
     kwargs["connect_args"] = {**connect_args, **options.pop("connect_args", {})}
     kwargs.update(options)
-    engine = hide_result_rows(create_engine(parsed, **kwargs))
+    engine = hide_result_rows(_create_engine(parsed, kwargs))
     if backend == "sqlite":
-        _install_sqlite_listeners(engine, journal_wal=_sqlite_path(parsed) is not None)
+        _install_sqlite_listeners(engine, journal_wal=True)
     if backend in ("mysql", "mariadb") and parsed.get_driver_name() == "pymysql":
         _install_mysql_autocommit_sessions(engine)
     return engine
+
+
+def create_shared_engine(url: str | URL, **options: Any) -> Engine:
+    """The store's tuned engine, made safe for the application's own statements too.
+
+    Pass it to ``SQLAlchemyTokenStore(engine)`` and use it in the application: one pool, and the
+    store keeps every setting ``build_engine`` gives it. On SQLite the application's transactions
+    get a plain ``BEGIN`` (pysqlite's own is switched off for the store's ``BEGIN IMMEDIATE``), so
+    ``engine.begin()`` blocks stay atomic. ``options`` go to ``create_engine`` as for ``build_engine``.
+    What else it means for the application is in ``docs/engines.md``.
+    """
+    engine = build_engine(url, **options)
+    if engine in _SQLITE_ENGINES:
+        event.listen(engine, "begin", _begin_unless_store)
+    return engine
+
+
+def store_view(engine: Engine) -> Engine:
+    """The store's view of an engine it was given: same pool and events, never logs a value.
+
+    The application's engine may lack ``hide_parameters`` or log at DEBUG; the view hides bound
+    values and result rows for the store's statements only, and leaves the application's as they are.
+    """
+    view = engine.execution_options(**{STORE_OPTION: True})
+    view.hide_parameters = True
+    if engine in _SQLITE_ENGINES:
+        _SQLITE_ENGINES.add(view)  # its writers still take BEGIN IMMEDIATE
+    if engine in _AUTOCOMMIT_MYSQL_ENGINES:
+        _AUTOCOMMIT_MYSQL_ENGINES.add(view)  # its reads still skip the BEGIN
+    return hide_result_rows(view)
+
+
+def _begin_unless_store(connection: Connection) -> None:
+    # The application's transactions on a shared SQLite engine; the store begins its own.
+    if not connection.get_execution_options().get(STORE_OPTION):
+        connection.exec_driver_sql("BEGIN")
+
+
+def _create_engine(url: URL, kwargs: dict[str, Any]) -> Engine:
+    """``create_engine``, with an unknown scheme or a missing driver told as the fix to apply."""
+    try:
+        return create_engine(url, **kwargs)
+    except NoSuchModuleError:
+        raise DatabaseURLError(unknown_scheme_message(url)) from None
+    except ImportError as exc:
+        raise DatabaseURLError(missing_driver_message(url, exc)) from exc
+
+
+def _pooler_safe(driver: str) -> dict[str, Any]:
+    """Driver settings that keep PostgreSQL statements routable through PgBouncer's transaction mode.
+
+    psycopg 3 turns a statement run 5 times on one connection into a named prepared statement; in
+    transaction pooling the next transaction may run on another server connection, where that name
+    does not exist (PgBouncer before 1.21, or later without ``max_prepared_statements``). The
+    store's statements are short lookups whose planning costs microseconds, so they are never
+    prepared; ``connect_args={"prepare_threshold": 5}`` restores psycopg's default.
+    """
+    return {"prepare_threshold": None} if driver == "psycopg" else {}
 
 
 def _stall_bounds(backend: str, driver: str) -> dict[str, Any]:
@@ -137,25 +207,6 @@ def masked_url(url: str | URL | Engine) -> str:
     """The URL with its password replaced by ``***``, safe to print or log."""
     target = url.url if isinstance(url, Engine) else make_url(url)
     return target.render_as_string(hide_password=True)
-
-
-def _sqlite_path(url: URL) -> str | None:
-    database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return database
-
-
-def _create_private_file(url: URL) -> None:
-    """Create the SQLite file with mode 0600 before SQLite does (it would honour the umask)."""
-    path = _sqlite_path(url)
-    if path is None or os.path.exists(path):
-        return
-    try:
-        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return
-    os.close(descriptor)
 
 
 def _install_sqlite_listeners(engine: Engine, journal_wal: bool) -> None:

@@ -10,6 +10,7 @@ current batch (rolled back), and a re-run skips rows that are already done.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -28,6 +29,8 @@ from .engine import write_engine
 from .model import token_table
 
 DEFAULT_BATCH_SIZE: Final = 100
+#: The longest pause between two batches on SQLite (see ``rewrite_rows``).
+SQLITE_PAUSE_MAX_S: Final = 0.2
 #: A row that keeps changing under concurrent saves is retried this often, then left for a re-run.
 ROW_ATTEMPTS: Final = 5
 
@@ -66,8 +69,10 @@ def rewrite_rows(
         total = int(connection.execute(select(func.count()).select_from(table)).scalar_one())
     progress = RewriteProgress(total=total)
     last_id: str | None = None
+    sqlite = engine.dialect.name == "sqlite"
     while True:
         retry: list[str] = []
+        started = time.monotonic()
         with writer.begin() as connection:
             query = select(*_raw_columns(table)).order_by(table.c.id).limit(batch_size)
             if last_id is not None:
@@ -87,6 +92,10 @@ def rewrite_rows(
         progress.checked += len(batch)
         if on_batch is not None:
             on_batch(progress)
+        if sqlite:
+            # SQLite has one write lock, and waiting writers poll for it: leave them a gap as long
+            # as the batch held it, so applications' saves are not starved by a long rewrite.
+            time.sleep(min(SQLITE_PAUSE_MAX_S, time.monotonic() - started))
 
 
 def _retry_row(

@@ -3,14 +3,20 @@
 The revisions live in the top-level ``migrations/`` folder of the source tree; the wheel carries the
 same folder as ``zoho_tokenstore/migrations`` (see ``pyproject.toml``), so ``zoho-tokenstore upgrade``
 works where there is no source tree at all.
+
+A host application with its own Alembic runs ours from one of its revisions on its own connection
+(``upgrade(op.get_bind())``), and keeps its autogenerate off our tables with ``include_name``
+(docs/host-alembic.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeAlias
 
+import alembic
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -30,6 +36,13 @@ _PACKAGE_DIR: Final = Path(__file__).resolve().parent
 #: Revision ids of earlier releases and the ids they carry now (a plain "0001" could collide with a
 #: host application's own numbering). Version tables still holding an old id are rewritten in place.
 LEGACY_REVISION_IDS: Final = {"0001": "zoho_tokenstore_0001"}
+
+#: Where migrations run: a URL or engine (we open, commit and close a connection of our own), or a
+#: caller's ``Connection`` (we run inside its transaction and leave committing to the caller).
+Bind: TypeAlias = "str | URL | Engine | Connection"
+
+#: The signature of Alembic's ``include_name`` hook: ``(name, type_, parent_names) -> bool``.
+IncludeName: TypeAlias = Callable[[str | None, str, Mapping[str, str | None]], bool]
 
 
 def migrations_path() -> Path:
@@ -64,9 +77,13 @@ def head_revision() -> str:
     return head
 
 
-def current_revision(engine: Engine, table_name: str = TABLE_NAME) -> str | None:
-    """The revision the table is at, or ``None`` if it was never upgraded."""
-    with engine.connect() as connection:
+def current_revision(bind: Engine | Connection, table_name: str = TABLE_NAME) -> str | None:
+    """The revision the table is at, or ``None`` if it was never upgraded.
+
+    A version table still holding an earlier release's id reads as that revision's current id.
+    Given a ``Connection``, it reads there (inside the caller's transaction, if one is open).
+    """
+    with _connected(bind) as connection:
         options = {"version_table": version_table(table_name)}
         context = MigrationContext.configure(connection, opts=options)
         current = context.get_current_revision()
@@ -87,21 +104,43 @@ def rename_legacy_revisions(connection: Connection, table_name: str = TABLE_NAME
         connection.execute(update(versions).where(version_num == old).values(version_num=new))
 
 
-def upgrade(
-    url: str | URL | Engine, revision: str = "head", *, table_name: str = TABLE_NAME
-) -> None:
-    """Upgrade the database at ``url`` (or behind an engine) to ``revision``, by default the newest."""
-    _run(url, table_name, lambda config: command.upgrade(config, revision))
+def upgrade(bind: Bind, revision: str = "head", *, table_name: str = TABLE_NAME) -> None:
+    """Upgrade the database to ``revision``, by default the newest.
+
+    ``bind`` is a URL or an engine (migrated in one transaction of our own, committed), or a
+    ``Connection``: the migrations then run inside its open transaction, which the caller commits
+    or rolls back (e.g. ``upgrade(op.get_bind())`` in a host's Alembic revision); with none open,
+    in one of their own on it, committed.
+    """
+    _run(bind, table_name, lambda config: command.upgrade(config, _revision_id(revision)))
 
 
-def downgrade(url: str | URL | Engine, revision: str, *, table_name: str = TABLE_NAME) -> None:
-    """Downgrade the database to ``revision`` (``"base"`` drops the table)."""
-    _run(url, table_name, lambda config: command.downgrade(config, revision))
+def downgrade(bind: Bind, revision: str, *, table_name: str = TABLE_NAME) -> None:
+    """Downgrade the database to ``revision`` (``"base"`` drops the table); ``bind`` as in upgrade."""
+    _run(bind, table_name, lambda config: command.downgrade(config, _revision_id(revision)))
 
 
-def schema_problem(engine: Engine, table_name: str = TABLE_NAME) -> str | None:
+def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+    """Alembic's ``include_name`` hook for a host application's ``env.py``: skip what is ours.
+
+    ``context.configure(..., include_name=include_name)`` keeps the host's autogenerate off the
+    ``oauthtoken`` table (and so its indexes and constraints) and off our version tables. For
+    stores with other table names, use ``include_name_for(...)``.
+    """
+    return _include_name_for(TABLE_NAME)(name, type_, parent_names)
+
+
+def include_name_for(*table_names: str) -> IncludeName:
+    """An ``include_name`` hook that skips the token tables named here and every version table of ours."""
+    for name in table_names:
+        version_table(name)  # refuses a name that is not a plain identifier
+    return _include_name_for(*table_names)
+
+
+def schema_problem(bind: Engine | Connection, table_name: str = TABLE_NAME) -> str | None:
     """Why the store cannot use this database yet (with the command that fixes it), or ``None``."""
-    current = current_revision(engine, table_name)
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    current = current_revision(bind, table_name)
     head = head_revision()
     if current == head:
         return None
@@ -123,13 +162,69 @@ def schema_problem(engine: Engine, table_name: str = TABLE_NAME) -> str | None:
     return f"the database schema is at revision {current}, this version needs {head}: {fix}"
 
 
-def _run(url: str | URL | Engine, table_name: str, action: Callable[[Config], None]) -> None:
-    """Run ``action`` with a config whose env.py migrates through one write transaction of ours."""
+def _run(bind: Bind, table_name: str, action: Callable[[Config], None]) -> None:
+    """Run ``action`` with a config whose env.py migrates through one transaction: ours or the caller's."""
     version_table(table_name)  # a bad name fails before any connection is made
-    engine = url if isinstance(url, Engine) else build_engine(url)
+    if isinstance(bind, Connection):
+        with _outer_alembic_run_kept():
+            if bind.in_transaction():
+                action(alembic_config(bind, table_name))
+            else:
+                with bind.begin():
+                    action(alembic_config(bind, table_name))
+        return
+    engine = bind if isinstance(bind, Engine) else build_engine(bind)
     try:
         with write_engine(engine).begin() as connection:
             action(alembic_config(connection, table_name))
     finally:
-        if engine is not url:
+        if engine is not bind:
             engine.dispose()
+
+
+def _revision_id(revision: str) -> str:
+    """A revision argument with an earlier release's id (``"0001"``) replaced by its current one."""
+    return LEGACY_REVISION_IDS.get(revision, revision)
+
+
+@contextmanager
+def _connected(bind: Engine | Connection) -> Iterator[Connection]:
+    """The caller's connection as it is, or a new one from the engine, closed afterwards."""
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.connect() as connection:
+        yield connection
+
+
+@contextmanager
+def _outer_alembic_run_kept() -> Iterator[None]:
+    """Put a host's running Alembic migration back in charge after ours ran nested inside it.
+
+    ``alembic.context`` and ``alembic.op`` forward to one running migration at a time: our run
+    replaces the host's and, when it ends, removes them, so the host's revision could not use
+    ``op`` after calling ``upgrade(op.get_bind())`` and its env.py would fail on exit.
+    """
+    outer = [getattr(module, "_proxy", None) for module in (alembic.context, alembic.op)]
+    try:
+        yield
+    finally:
+        for proxy in outer:
+            if proxy is not None:
+                proxy._install_proxy()
+
+
+def _include_name_for(*table_names: str) -> IncludeName:
+    ours = frozenset(table_names)
+
+    def include(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+        if type_ == "table":
+            return not (
+                name in ours or name == VERSION_TABLE or str(name).startswith(VERSION_TABLE + "_")
+            )
+        if type_ == "schema":
+            return True
+        # Columns, indexes and constraints: those of our tables are ours too.
+        return parent_names.get("table_name") not in ours
+
+    return include

@@ -15,10 +15,13 @@ import re
 from functools import cache
 from typing import Final, cast
 
-from sqlalchemy import Column, Index, MetaData, String, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 TABLE_NAME: Final = "oauthtoken"
+
+#: The refresh lease table of a token table is named after it with this suffix (see ``RefreshLeaseRow``).
+LEASE_SUFFIX: Final = "_refresh_lease"
 
 #: Another table name must be a plain lower-case identifier short enough for every backend's
 #: identifier limit once prefixed (MySQL: 64 characters, e.g. its Alembic version table's name).
@@ -125,8 +128,26 @@ class OAuthTokenRow(Base):
         return f"OAuthTokenRow(id={self.id!r}, user_name={self.user_name!r}, has={present})"
 
 
+class RefreshLeaseRow(Base):
+    """A claim on refreshing one token: which worker refreshes it, and until when others wait.
+
+    Kept apart from the token row so the token table stays the SDK's ``DBStore`` columns. A row exists
+    only while a refresh runs (or until ``expires_at`` after a crash); see ``zoho_tokenstore.refresh_lease``.
+    """
+
+    __tablename__ = TABLE_NAME + LEASE_SUFFIX
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(32))
+    #: Epoch milliseconds (the holder's clock) after which another worker may take the lease over.
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+
+
 #: The model's Core table (schema checks, migrations and tests read it; the store queries the class).
 TOKEN_TABLE: Final[Table] = OAuthTokenRow.__table__  # type: ignore[assignment]
+
+#: The refresh lease table of ``oauthtoken``; each other token table gets its own copy.
+LEASE_TABLE: Final[Table] = RefreshLeaseRow.__table__  # type: ignore[assignment]
 
 #: The columns that hold the token's own values (not the lookup hashes), in the table's order: what
 #: the store reads into and writes from an ``OAuthToken``.
@@ -173,11 +194,29 @@ def row_class_for_table(table: Table, class_name: str) -> type[OAuthTokenRow]:
     return cast(type[OAuthTokenRow], type(class_name, (OAuthTokenRow,), attributes))
 
 
+def lease_row_class(token_class: type[OAuthTokenRow]) -> type[RefreshLeaseRow]:
+    """The mapped class of the refresh lease table that belongs to ``token_class``'s table."""
+    token = token_class.__table__
+    if not isinstance(token, Table):
+        raise TypeError(f"{token_class.__name__} is not mapped to a table")
+    return RefreshLeaseRow if token.name == TABLE_NAME else _renamed_lease_class(token.name)
+
+
 @cache
 def _renamed_class(name: str) -> type[OAuthTokenRow]:
     return row_class_for_table(_renamed_table(name), f"OAuthTokenRow_{name}")
 
 
+@cache
+def _renamed_lease_class(name: str) -> type[RefreshLeaseRow]:
+    lease = _renamed_table(name).metadata.tables[name + LEASE_SUFFIX]
+    attributes = {"__table__": lease, "__mapper_args__": {"concrete": True}}
+    return cast(
+        type[RefreshLeaseRow], type(f"RefreshLeaseRow_{name}", (RefreshLeaseRow,), attributes)
+    )
+
+
+@cache
 def _renamed_table(name: str) -> Table:
     """The model's table under another name, in a MetaData of its own so its constraints get names
     of their own from the naming convention; the schema is still modelled once."""
@@ -200,4 +239,10 @@ def _renamed_table(name: str) -> Table:
         )
         for index in TOKEN_TABLE.indexes
     ]
-    return Table(name, metadata, *columns, *uniques, *indexes)
+    table = Table(name, metadata, *columns, *uniques, *indexes)
+    lease_columns = [
+        Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+        for c in LEASE_TABLE.columns
+    ]
+    Table(name + LEASE_SUFFIX, metadata, *lease_columns)  # the name's refresh lease table
+    return table

@@ -1,10 +1,16 @@
 """Refresh-ahead: one refresh per token for every thread and process sharing the database.
 
 Zoho issues at most 10 access tokens per refresh token in 10 minutes, yet the SDK refreshes in every
-thread and process that sees a token within 5 s of expiry. The store refreshes first instead: a
-token within ``margin_seconds`` of expiry is locked (``row_lock``), re-read, refreshed once through
-the SDK's own ``OAuthToken.refresh_access_token`` and saved; waiters then read the fresh token, so
-the SDK never sees a stale one and never refreshes by itself.
+thread and process that sees a token within 5 s of expiry. The store refreshes first instead, once:
+
+- threads of one process queue on an in-process lock per token, holding nothing in the database;
+- the one thread that goes on claims the token's refresh lease (``refresh_lease``) in a short
+  committed transaction, refreshes through the SDK's own ``OAuthToken.refresh_access_token`` with
+  no connection or transaction open, then saves and releases in one more short transaction;
+- workers of other processes poll the row until it is fresh, or until the lease is released or
+  expires (a crashed holder's), and then claim it themselves.
+
+No session setting is changed on any connection. See ``docs/refresh-coordination.md``.
 """
 
 from __future__ import annotations
@@ -12,20 +18,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Engine, Table, update
+from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
-from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
-from .encrypted_columns import with_lookup_hashes
 from .errors import database_error, store_error
-from .row_lock import LockWaitTimeout, locked_row
+from .model import OAuthTokenRow
+from .refresh_lease import LeaseState, RefreshLeases
+from .sdk_context import current_initializer
+from .sdk_http_timeout import TIMEOUT_ERRORS, request_timeout
 from .token_codec import token_from_row, token_values
 
 #: The SDK refreshes a token whose expiry is less than this many milliseconds away (oauth_token.py).
@@ -34,9 +43,20 @@ SDK_REFRESH_MARGIN_MS: Final = 5000
 #: Columns a refresh changes; everything else in the row stays as it was.
 _REFRESHED_COLUMNS: Final = ("access_token", "expiry_time", "refresh_token", "api_domain")
 
+#: A lease outlives its holder's longest normal run (connect + response wait) by this much.
+LEASE_SLACK_SECONDS: Final = 5.0
+
+#: Waiting workers of other processes re-read the row this often, backing off to the maximum.
+_POLL_FIRST_S: Final = 0.05
+_POLL_MAX_S: Final = 0.25
+
 Row = Mapping[Any, Any]
 
 logger = logging.getLogger("zoho_tokenstore")
+
+
+class LeaseWaitTimeout(Exception):
+    """Another worker refreshed the token for longer than the wait bound."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +68,9 @@ class RefreshAhead:
             own 5 s, and stay well below the token lifetime (Zoho: 1 hour), or every read refreshes.
         lock_timeout_seconds: how long a worker waits for another one's refresh before failing.
             Keep it above ``request_timeout_seconds`` so a slow but healthy refresh is waited for.
-        request_timeout_seconds: how long the refresher waits for Zoho's token endpoint (the SDK's
-            request itself has no timeout); past it the refresh is abandoned and the lock released.
+        request_timeout_seconds: how long the refresher waits to connect to Zoho's token endpoint,
+            and for each part of its answer (the SDK's request itself has no timeout); past it the
+            refresh is abandoned and the lease released.
     """
 
     margin_seconds: float = 60.0
@@ -64,15 +85,26 @@ class RefreshAhead:
         if self.lock_timeout_seconds <= 0 or self.request_timeout_seconds <= 0:
             raise ValueError("lock_timeout_seconds and request_timeout_seconds must be positive")
 
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claimed lease keeps others waiting if its holder dies: connect + answer + slack."""
+        return 2 * self.request_timeout_seconds + LEASE_SLACK_SECONDS
+
 
 class Refresher:
-    """Brings a stored row up to date before the SDK sees it: at most one refresh per expiry."""
+    """Brings a stored row up to date before the SDK sees it: at most one refresh per expiry.
 
-    def __init__(self, engine: Engine, table: Table | Any, policy: RefreshAhead) -> None:
-        self._engine = engine
-        self._table: Table = getattr(table, "__table__", table)  # a mapped class, or its table
+    ``row_class`` is the store's mapped token class (``OAuthTokenRow`` or one derived from it for
+    another table name); every statement is built from it and its lease class.
+    """
+
+    def __init__(
+        self, engine: Engine, row_class: type[OAuthTokenRow], policy: RefreshAhead
+    ) -> None:
+        self._leases = RefreshLeases(engine, row_class)
         self._policy = policy
         self._margin_ms = int(policy.margin_seconds * 1000)
+        self._threads = _KeyedLocks()
 
     def fresh(self, row: Row) -> Row:
         """``row`` itself unless it is about to expire (no SQL, no HTTP); else the refreshed row.
@@ -82,18 +114,17 @@ class Refresher:
         """
         if not self._stale(row):
             return row
-        sdk = _sdk_endpoint(row)
-        if sdk is None:
+        url = _accounts_url(row)
+        if url is None:
             return row
-        initializer, url = sdk
         try:
-            return self._refresh_under_lock(row, initializer, url)
-        except LockWaitTimeout as exc:
+            return self._refresh_once(row, url)
+        except LeaseWaitTimeout as exc:
             waited = self._policy.lock_timeout_seconds
             return _usable_or_raise(
                 row,
                 store_error(
-                    f"refresh-ahead: another worker held the token's lock for more than {waited:g} s",
+                    f"refresh-ahead: another worker held the token's refresh for more than {waited:g} s",
                     cause=exc,
                 ),
             )
@@ -103,25 +134,74 @@ class Refresher:
         except sa_exc.SQLAlchemyError as exc:
             raise database_error("refresh-ahead", exc) from exc
 
-    def _refresh_under_lock(self, row: Row, initializer: Any, url: str) -> Row:
-        """Lock the row, read it again, and refresh it unless another worker already has."""
-        timeout = self._policy.lock_timeout_seconds
-        with locked_row(self._engine, self._table, str(row["id"]), timeout) as (
-            connection,
-            current,
-        ):
-            if current is None:
-                return row  # deleted meanwhile: let the SDK do what it would have done
-            if not self._stale(current):
-                return current  # another worker refreshed while we waited for the lock
-            changes = self._request(current, initializer, url)
-            # with_lookup_hashes: a new refresh token must be found by its own hash.
-            connection.execute(
-                update(self._table)
-                .where(self._table.c.id == current["id"])
-                .values(with_lookup_hashes(self._table, changes))
+    def _refresh_once(self, row: Row, url: str) -> Row:
+        """One thread of this process at a time per token; the lease decides across processes."""
+        deadline = time.monotonic() + self._policy.lock_timeout_seconds
+        token_id = str(row["id"])
+        with self._threads.hold(token_id, deadline) as waited:
+            # A thread that queued behind another may find the token refreshed already.
+            known = self._leases.read(token_id) if waited else None
+            return self._across_processes(row, known, url, deadline)
+
+    def _across_processes(
+        self, row: Row, known: LeaseState | None, url: str, deadline: float
+    ) -> Row:
+        """Claim the lease and refresh, or wait for the holder; give up at ``deadline``."""
+        token_id = str(row["id"])
+        holder = uuid.uuid4().hex
+        pause = _POLL_FIRST_S
+        while True:
+            take_over = None
+            if known is not None:
+                if known.row is None:
+                    return row  # deleted meanwhile: let the SDK do what it would have done
+                if not self._stale(known.row):
+                    return known.row  # another worker refreshed while we waited
+                if known.expires_at is not None and known.expires_at >= _now_ms():
+                    known = self._wait(token_id, deadline, pause)
+                    pause = min(2 * pause, _POLL_MAX_S)
+                    continue
+                take_over = known.holder  # expired: its holder died or overran
+            lease_until = _now_ms() + int(self._policy.lease_seconds * 1000)
+            claimed = self._leases.claim(token_id, holder, lease_until, take_over)
+            if claimed is None:  # another worker claimed it first
+                known = self._wait(token_id, deadline, pause)
+                pause = min(2 * pause, _POLL_MAX_S)
+                continue
+            if claimed.row is None or not self._stale(claimed.row):
+                self._leases.release(token_id, holder)
+                return claimed.row if claimed.row is not None else row
+            return self._refresh_claimed(claimed.row, holder, url)
+
+    def _wait(self, token_id: str, deadline: float, pause: float) -> LeaseState:
+        """Sleep (holding nothing), then read the row and its lease again."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise LeaseWaitTimeout("the token's refresh lease stayed held")
+        time.sleep(min(pause, left))
+        return self._leases.read(token_id)
+
+    def _refresh_claimed(self, row: Row, holder: str, url: str) -> Row:
+        """Ask Zoho with no connection held, then save and release; release alone on failure."""
+        token_id = str(row["id"])
+        try:
+            changes = self._request(row, url)
+        except BaseException:
+            self._release_quietly(token_id, holder)
+            raise
+        self._leases.save_and_release(token_id, holder, changes)
+        return {**row, **changes}
+
+    def _release_quietly(self, token_id: str, holder: str) -> None:
+        """Release after a failed refresh; if the database fails too, the lease expires by itself."""
+        try:
+            self._leases.release(token_id, holder)
+        except sa_exc.SQLAlchemyError as exc:
+            logger.warning(
+                "refresh-ahead: could not release the refresh lease (%s); it expires in %g s",
+                type(exc).__name__,
+                self._policy.lease_seconds,
             )
-            return {**current, **changes}
 
     def _stale(self, row: Row) -> bool:
         """Refreshable (refresh token and client known) and without an access token or expiring."""
@@ -132,33 +212,56 @@ class Refresher:
         left = _ms_left(row)
         return left is not None and left < self._margin_ms
 
-    def _request(self, row: Row, initializer: Any, url: str) -> dict[str, str]:
-        """Ask Zoho for a new access token with the SDK's own code, bounded in time."""
+    def _request(self, row: Row, url: str) -> dict[str, str]:
+        """Ask Zoho for a new access token with the SDK's own code, in this thread, time-bounded.
+
+        The SDK parses the answer with this thread's initializer: the one ``find_token`` runs under.
+        """
         token = token_from_row(row)
-        outcome: list[BaseException | None] = []
-
-        def run() -> None:
-            # parse_response reads the SDK settings through the (thread-local) initializer.
-            Initializer.LOCAL.init = initializer
-            try:
+        seconds = self._policy.request_timeout_seconds
+        try:
+            with request_timeout(seconds):
                 token.refresh_access_token(token, url)
-                outcome.append(None)
-            except BaseException as exc:  # noqa: BLE001  # handed to the waiting thread below
-                outcome.append(exc)
-
-        # A daemon thread, because requests.post in the SDK has no timeout and may never return.
-        worker = threading.Thread(target=run, name="zoho-tokenstore-refresh", daemon=True)
-        worker.start()
-        worker.join(self._policy.request_timeout_seconds)
-        if not outcome:
-            seconds = self._policy.request_timeout_seconds
-            raise store_error(
-                f"refresh-ahead: Zoho's token endpoint did not answer within {seconds:g} s"
-            )
-        if outcome[0] is not None:
-            raise outcome[0]
+        except SDKException as exc:
+            if isinstance(exc.cause, TIMEOUT_ERRORS):
+                raise store_error(
+                    f"refresh-ahead: Zoho's token endpoint did not answer within {seconds:g} s",
+                    cause=exc,
+                ) from exc
+            raise
         values = token_values(token)
         return {c: v for c in _REFRESHED_COLUMNS if (v := values[c]) is not None}
+
+
+class _KeyedLocks:
+    """One lock per token id, created when first wanted and dropped when no thread wants it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, list[int]]] = {}
+
+    @contextmanager
+    def hold(self, key: str, deadline: float) -> Iterator[bool]:
+        """Hold ``key``'s lock in the block; yields whether another thread held it first.
+
+        Raises ``LeaseWaitTimeout`` if it is not free by ``deadline`` (``time.monotonic()``).
+        """
+        with self._guard:
+            lock, users = self._locks.setdefault(key, (threading.Lock(), [0]))
+            users[0] += 1
+        try:
+            waited = not lock.acquire(blocking=False)
+            if waited and not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                raise LeaseWaitTimeout("another thread of this process kept refreshing the token")
+            try:
+                yield waited
+            finally:
+                lock.release()
+        finally:
+            with self._guard:
+                users[0] -= 1
+                if users[0] == 0:
+                    del self._locks[key]
 
 
 def adopt_refreshed(token: OAuthToken, row: Row) -> None:
@@ -167,16 +270,16 @@ def adopt_refreshed(token: OAuthToken, row: Row) -> None:
     token.set_expires_in(row["expiry_time"] or None)
 
 
-def _sdk_endpoint(row: Row) -> tuple[Any, str] | None:
-    """The current SDK initializer and the accounts URL the SDK would refresh at, as get_token picks it."""
-    initializer = Initializer.get_initializer()
+def _accounts_url(row: Row) -> str | None:
+    """The accounts URL the SDK would refresh at, as get_token picks it; None without an SDK."""
+    initializer = current_initializer()  # switch_user's new one on 7_0/6_0 too
     if initializer is None:
         return None
     api_domain = row["api_domain"]
     environment = (DataCenter.get(api_domain) if api_domain else None) or initializer.environment
     if environment is None:
         return None
-    return initializer, str(environment.accounts_url)
+    return str(environment.accounts_url)
 
 
 def _usable_or_raise(row: Row, error: SDKException) -> Row:
@@ -193,9 +296,14 @@ def _usable_or_raise(row: Row, error: SDKException) -> Row:
     raise error
 
 
+def _now_ms() -> int:
+    """Epoch milliseconds on this machine's clock, the SDK's unit for expiries."""
+    return int(time.time() * 1000)
+
+
 def _ms_left(row: Row) -> int | None:
     """Milliseconds until the row's access token expires, as the SDK computes it; None if unknown."""
     expiry = row["expiry_time"]
     if not expiry or not str(expiry).isdigit():
         return None
-    return int(expiry) - int(time.time() * 1000)
+    return int(expiry) - _now_ms()

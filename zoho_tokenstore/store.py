@@ -36,6 +36,7 @@ from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
+from .database_url import DatabaseURLError
 from .encrypted_columns import (
     credential_match,
     credential_params,
@@ -44,11 +45,13 @@ from .encrypted_columns import (
     with_lookup_hashes,
 )
 from .encryption import TokenCipher, UnreadableValue, unreadable_row_error
-from .engine import build_engine, masked_url, read_engine, write_engine
+from .engine import build_engine, masked_url, read_engine, store_view, write_engine
 from .errors import database_error, store_error
+from .exact_match import exact_match_problem
 from .migration import schema_problem, upgrade
 from .model import TABLE_NAME, OAuthTokenRow, token_row_class
 from .refresh import RefreshAhead, Refresher, adopt_refreshed
+from .sdk_generation import installed_sdk_problem
 from .token_codec import (
     CREDENTIAL_COLUMNS,
     Values,
@@ -74,12 +77,16 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     Args:
         url: a database URL (``sqlite:///zohooauth.db``, ``postgresql+psycopg://…``,
             ``mysql+pymysql://…``) or an existing ``Engine``. With a URL the store builds and owns a
-            tuned engine (see ``zoho_tokenstore.engine``); an ``Engine`` is used as given and is not
-            disposed by ``close()``.
+            tuned engine (see ``zoho_tokenstore.engine``); an ``Engine`` is used as given (build
+            one to share with ``create_shared_engine``; see docs/engines.md for what an engine of
+            your own keeps and loses) and is not disposed by ``close()``. A URL the store cannot
+            use (unparsable, unknown scheme, missing driver or directory, in-memory SQLite) raises
+            ``SDKException(TOKEN_STORE)`` naming the fix.
         auto_upgrade: migrate the database to the newest schema on construction. Off by default:
             schema changes should be a deliberate step (``zoho-tokenstore upgrade``).
         check_schema: verify on construction that the database is at the newest schema, failing
-            with a message that names the upgrade command. Ignored when ``auto_upgrade`` is set.
+            with a message that names the upgrade command, and that its lookups are exact (case
+            and trailing spaces count; see ``exact_match``). With ``auto_upgrade`` only the latter.
         engine_options: extra ``create_engine`` arguments (pool size, timeouts) when ``url`` is a URL.
         table_name: the token table, ``oauthtoken`` by default; another name keeps a separate set of
             tokens (and its own migration history) in the same database. Upgrade it with
@@ -107,6 +114,9 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         table_name: str = TABLE_NAME,
         encryption_keys: Sequence[bytes | str] | None = None,
     ) -> None:
+        sdk_problem = installed_sdk_problem()
+        if sdk_problem is not None:  # several SDK generations, or an unsupported one
+            raise store_error(f"SQLAlchemyTokenStore: {sdk_problem}")
         try:
             token_row_class(table_name)  # refuses a name that is not a plain identifier
         except ValueError as exc:
@@ -116,9 +126,15 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         self._row_class: type[OAuthTokenRow] = keyed_row_class(table_name, self._cipher)
         self._table_name = table_name
         self._owns_engine = not isinstance(url, Engine)
-        self._engine = (
-            url if isinstance(url, Engine) else build_engine(url, **(engine_options or {}))
-        )
+        try:
+            # An application's engine is seen through a view that never logs a value.
+            self._engine = (
+                store_view(url)
+                if isinstance(url, Engine)
+                else build_engine(url, **(engine_options or {}))
+            )
+        except DatabaseURLError as exc:
+            raise store_error(f"SQLAlchemyTokenStore: {exc}", cause=exc) from exc
         self._writer = write_engine(self._engine)
         self._reader = read_engine(self._engine)
         self._closed = False
@@ -286,8 +302,13 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         try:
             if auto_upgrade:
                 upgrade(self._engine, table_name=self._table_name)
-                return
-            problem = schema_problem(self._engine, self._table_name) if check_schema else None
+                problem = None
+            else:
+                problem = schema_problem(self._engine, self._table_name) if check_schema else None
+            if problem is None and (auto_upgrade or check_schema):
+                # A table at the newest revision can still compare inexactly (say, made by hand).
+                with self._engine.connect() as connection:
+                    problem = exact_match_problem(connection, self._table_name)
         except sa_exc.SQLAlchemyError as exc:
             raise database_error("opening the token store", exc) from exc
         if problem is not None:

@@ -27,21 +27,27 @@ def _table() -> str:
 
 
 def _mysql_collation() -> str:
-    """A binary, NO PAD collation: token lookups must be exact, case and trailing spaces included."""
+    """A binary, NO PAD collation: token lookups must be exact, case and trailing spaces included.
+
+    Offline (``--sql``) the server is unknown: a ``mysql://`` URL gets MySQL 8's collation, a
+    ``mariadb://`` URL MariaDB's. MySQL 5.7 has none; ``zoho_tokenstore_0002`` refuses it.
+    """
     dialect = op.get_bind().dialect
     if getattr(dialect, "is_mariadb", False):
         return "utf8mb4_nopad_bin"
-    version = getattr(dialect, "server_version_info", None) or (0,)
-    return "utf8mb4_0900_bin" if version >= (8,) else "utf8mb4_bin"
+    version = getattr(dialect, "server_version_info", None)
+    return "utf8mb4_bin" if version is not None and version < (8,) else "utf8mb4_0900_bin"
 
 
 def upgrade() -> None:
     mysql_options = {}
-    if op.get_bind().dialect.name in ("mysql", "mariadb"):
+    dialect = op.get_bind().dialect.name
+    if dialect in ("mysql", "mariadb"):
+        # Keyed by the dialect's name: SQLAlchemy's MariaDB dialect ignores ``mysql_*`` options.
         mysql_options = {
-            "mysql_engine": "InnoDB",
-            "mysql_charset": "utf8mb4",
-            "mysql_collate": _mysql_collation(),
+            f"{dialect}_engine": "InnoDB",
+            f"{dialect}_charset": "utf8mb4",
+            f"{dialect}_collate": _mysql_collation(),
         }
     table = _table()
     op.create_table(

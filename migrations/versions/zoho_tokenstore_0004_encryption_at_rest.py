@@ -1,7 +1,7 @@
 """Encryption at rest: keyed-hash lookup columns, credential columns wide enough for ciphertext.
 
 Revision ID: zoho_tokenstore_0004
-Revises: zoho_tokenstore_0001
+Revises: zoho_tokenstore_0003
 Create Date: 2026-11-30
 
 - ``refresh_token_hash``, ``access_token_hash``, ``grant_token_hash``: HMAC-SHA256 hex, indexed;
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision = "zoho_tokenstore_0004"
-down_revision = "zoho_tokenstore_0001"
+down_revision = "zoho_tokenstore_0003"
 branch_labels = None
 depends_on = None
 

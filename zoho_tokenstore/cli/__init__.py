@@ -1,7 +1,8 @@
 """The ``zoho-tokenstore`` command: one module per command group, each with a ``register()``.
 
 A new command group is a new module here plus one line in ``COMMAND_MODULES``, so parallel work on
-different commands never edits the same file.
+different commands never edits the same file. Every failure ends as one ``error:`` line on stderr
+with an exit status from ``common`` (0 done, 1 failed, 2 could not start), never a traceback.
 """
 
 from __future__ import annotations
@@ -11,43 +12,91 @@ import sys
 from collections.abc import Sequence
 from typing import Final
 
+from alembic.util import CommandError
+from sqlalchemy import exc as sa_exc
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
-from . import demo, keys, schema, tokens
-from .common import DEFAULT_URL, default_url, safe_text
+from ..errors import database_error
+from . import demo, doctor, importing, keys, schema, tokens
+from .common import (
+    DEFAULT_URL,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_STATUS_HELP,
+    EXIT_USAGE,
+    CliError,
+    OneLineParser,
+    UsageError,
+    checked_url,
+    default_url,
+    safe_text,
+    url_of,
+    where,
+)
 
 #: The command groups, in the order ``--help`` lists them.
 COMMAND_MODULES: Final = (
     schema,
     tokens,
+    doctor,
     demo,
+    importing,
     keys,
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every command group's subcommands."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="zoho-tokenstore",
-        description="Migrate a zoho_tokenstore database and inspect what it stores (secrets masked).",
+        description="Migrate a zoho_tokenstore database, inspect and clean up what it stores "
+        "(secrets masked), check its setup, or run the offline demo.",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", dest="command")
     for module in COMMAND_MODULES:
         module.register(commands)
+    for command in commands.choices.values():
+        # Every command's --help states the exit statuses, whichever module added it.
+        command.epilog = command.epilog or EXIT_STATUS_HELP
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit status."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help (0) or a mistake on the command line (2)
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     try:
         return int(args.handler(args))
+    except CliError as exc:
+        return _fail(safe_text(exc, args), exc.status)
     except SDKException as exc:
-        print(f"error: {exc.error_message}", file=sys.stderr)
-        return 1
+        return _fail(safe_text(exc.error_message, args), EXIT_FAILED)
+    except CommandError as exc:  # Alembic: e.g. an unknown --revision
+        return _fail(safe_text(exc, args), EXIT_USAGE)
+    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError) as exc:
+        # A command that takes its URL unchecked (demo): say what is wrong with the URL, if that is it.
+        try:
+            checked_url(url_of(args))
+        except UsageError as usage:
+            return _fail(safe_text(usage, args), usage.status)
+        return _fail(f"{type(exc).__name__}: {safe_text(exc, args)}", EXIT_FAILED)
+    except sa_exc.SQLAlchemyError as exc:
+        failure = database_error(f"{args.command} on {where(args)}", exc)
+        return _fail(safe_text(failure.error_message, args), EXIT_FAILED)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED)
     except Exception as exc:  # noqa: BLE001  # a CLI reports, it does not dump tracebacks with SQL
-        print(f"error: {type(exc).__name__}: {safe_text(exc, args)}", file=sys.stderr)
-        return 1
+        return _fail(f"{type(exc).__name__}: {safe_text(exc, args)}", EXIT_FAILED)
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return status
 
 
 __all__ = ["DEFAULT_URL", "build_parser", "default_url", "main"]

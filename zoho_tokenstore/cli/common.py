@@ -1,22 +1,83 @@
-"""What every ``zoho-tokenstore`` command shares: the database URL and table options, masked text."""
+"""What every ``zoho-tokenstore`` command shares: options, exit statuses, URL checks, masked text."""
 
 from __future__ import annotations
 
 import argparse
 import os
-from typing import Final, TypeAlias
+import re
+import sys
+from typing import Final, NoReturn, TypeAlias
+from urllib.parse import quote, quote_plus, unquote
 
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, make_url
 
-from ..engine import masked_url
-from ..model import TABLE_NAME
+from ..engine import build_engine, masked_url
+from ..existing_db import missing_sqlite_file, open_existing, sqlite_file
+from ..migration import schema_problem
+from ..model import TABLE_NAME, token_table
 
 DEFAULT_URL: Final = "sqlite:///zohooauth.db"
 URL_ENVIRONMENT_VARIABLE: Final = "ZOHO_TOKENSTORE_URL"
 TABLE_ENVIRONMENT_VARIABLE: Final = "ZOHO_TOKENSTORE_TABLE"
 
+EXIT_OK: Final = 0
+#: The command ran and failed: the database refused or is unreachable, nothing matched, a check failed.
+EXIT_FAILED: Final = 1
+#: The command could not start: the command line (option, URL, driver, file, table name) is wrong.
+EXIT_USAGE: Final = 2
+EXIT_INTERRUPTED: Final = 130
+
+#: The ``--help`` epilog of every command; docs/cli.md repeats it.
+EXIT_STATUS_HELP: Final = """\
+exit status:
+  0    done (doctor: every check passed)
+  1    the command ran and failed: database unreachable or refusing, no schema,
+       no token matched, a doctor check failed, deletion not confirmed
+  2    the command could not start: unknown command or option, malformed URL,
+       unknown scheme, driver not installed, no such SQLite file, bad table name,
+       a confirmation needed but no terminal to ask on (pass --yes)
+  130  interrupted (Ctrl-C)
+"""
+
+#: Passwords shorter than this are masked only where they stand in a URL's ``user:password@``:
+#: replacing every "a" of a message would mangle it, and no driver message quotes a password.
+_MASK_ANYWHERE_FROM: Final = 4
+_USERINFO_PASSWORD: Final = re.compile(r"://[^/@:?#]*:([^/@?#]*)@")
+
 #: The ``add_parser`` callable of the top-level subparsers, handed to each command module.
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+#: A hint for a driver that is not installed, by the module SQLAlchemy failed to import.
+_DRIVER_HINTS: Final = {
+    "MySQLdb": "use mysql+pymysql://... (pip install 'zoho-tokenstore[mysql]')",
+    "pymysql": "pip install 'zoho-tokenstore[mysql]'",
+    "psycopg": "pip install 'zoho-tokenstore[postgresql]'",
+    "psycopg2": "use postgresql+psycopg://... (pip install 'zoho-tokenstore[postgresql]')",
+}
+
+
+class CliError(Exception):
+    """A failure to report as one line (already free of secrets) with an exit status."""
+
+    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class UsageError(CliError):
+    """The command line cannot be carried out as given (exit status 2)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_USAGE)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose mistakes are one line (not usage plus error) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def default_url() -> str:
@@ -54,14 +115,128 @@ def table_of(args: argparse.Namespace) -> str:
 def where(args: argparse.Namespace) -> str:
     """The database and, when not the default, the table: what a message is about."""
     table = table_of(args)
-    return masked_url(url_of(args)) + ("" if table == TABLE_NAME else f" (table {table})")
+    return shown_url(url_of(args)) + ("" if table == TABLE_NAME else f" (table {table})")
 
 
-def safe_text(exc: BaseException, args: argparse.Namespace) -> str:
-    """The error text with the database password, if any, masked out."""
-    text = str(exc)
+def shown_url(url: str) -> str:
+    """``url`` with its password masked; a URL too malformed to parse still loses its password."""
     try:
-        password = make_url(url_of(args)).password
-    except Exception:  # noqa: BLE001  # an unparsable URL has no password to hide
-        password = None
-    return text.replace(str(password), "***") if password else text
+        return masked_url(url)
+    except sa_exc.ArgumentError:
+        return _USERINFO_PASSWORD.sub(lambda m: m.group(0).replace(m.group(1), "***"), url)
+
+
+def safe_text(exc: BaseException | str, args: argparse.Namespace) -> str:
+    """The text on one line with the database password masked, in every form it can be written."""
+    return redact(" ".join(str(exc).split()), url_of(args))
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` without the password of ``url``: as typed, percent-encoded or decoded.
+
+    Passwords of 4 characters or more are masked wherever they appear; shorter ones only inside a
+    ``user:password@`` (masking every "a" of a message would make it unreadable).
+    """
+    forms = _password_forms(url)
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(f":{form}@", ":***@")
+    for form in sorted(forms, key=len, reverse=True):
+        if len(form) >= _MASK_ANYWHERE_FROM:
+            text = text.replace(form, "***")
+    return text
+
+
+def _password_forms(url: str) -> set[str]:
+    passwords: set[str] = set()
+    typed = _USERINFO_PASSWORD.search(url)
+    if typed and typed.group(1):
+        passwords |= {typed.group(1), unquote(typed.group(1))}
+    try:
+        parsed = make_url(url).password
+    except Exception:  # noqa: BLE001  # an unparsable URL has only the typed form
+        parsed = None
+    if parsed:
+        passwords.add(str(parsed))
+    forms = set(passwords)
+    for password in passwords:
+        forms |= {quote(password, safe=""), quote_plus(password), quote(password)}
+    return {form for form in forms if form and form != "***"}
+
+
+def database_url(args: argparse.Namespace) -> URL:
+    """The command's URL and table, checked (see ``checked_url``); a bad table name exits 2 too."""
+    url = checked_url(url_of(args))
+    try:
+        token_table(table_of(args))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return url
+
+
+def checked_url(text: str) -> URL:
+    """``text`` as a URL: parsable, a known scheme, its driver installed; else ``UsageError``."""
+    try:
+        url = make_url(text)
+    except sa_exc.ArgumentError:
+        raise UsageError(
+            f"not a database URL: {shown_url(text)!r} (expected e.g. sqlite:///zohooauth.db, "
+            "postgresql+psycopg://user:password@host/db, mysql+pymysql://user:password@host/db)"
+        ) from None
+    try:
+        dialect = url.get_dialect()
+    except sa_exc.NoSuchModuleError:
+        raise UsageError(
+            f"unknown database scheme {url.drivername!r} in the URL "
+            "(use sqlite:///, postgresql+psycopg:// or mysql+pymysql://)"
+        ) from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        module = getattr(exc, "name", None) or "its driver"
+        hint = _DRIVER_HINTS.get(str(module).split(".")[0], "install the driver")
+        raise UsageError(
+            f"the driver for {url.drivername!r} is not installed ({module}): {hint}"
+        ) from None
+    return url
+
+
+def open_database(args: argparse.Namespace, *, read_only: bool) -> Engine:
+    """The engine a command works on; an SQLite file must already exist (nothing is created).
+
+    ``read_only`` opens SQLite in read-only mode, so inspecting a file never changes it.
+    """
+    url = database_url(args)
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        raise UsageError(f"no SQLite database file at {missing} (nothing was created)")
+    return open_existing(url) if read_only else build_engine(url)
+
+
+def writable_database(args: argparse.Namespace) -> Engine:
+    """The engine for a command that may create the database (``upgrade``): a new SQLite file only
+    in a directory that exists."""
+    url = database_url(args)
+    path = sqlite_file(url)
+    if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise UsageError(f"no directory for the SQLite file {path}")
+    return build_engine(url)
+
+
+def require_schema(engine: Engine, args: argparse.Namespace) -> None:
+    """Fail (exit 1) with the fixing command unless the token table is at the newest revision."""
+    problem = schema_problem(engine, table_of(args))
+    if problem is not None:
+        # The engine may be a read-only view of the file: name the URL the user gave.
+        problem = problem.replace(masked_url(engine), shown_url(url_of(args)))
+        raise CliError(f"{where(args)}: {problem}")
+
+
+def confirm(question: str) -> bool:
+    """Ask on the terminal; without one, refuse (exit 2) rather than guess."""
+    if not sys.stdin.isatty():
+        raise UsageError(f"{question} needs a yes, and there is no terminal to ask on: pass --yes")
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")

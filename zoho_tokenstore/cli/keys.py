@@ -11,7 +11,6 @@ import sys
 from typing import TextIO
 
 from ..encryption import KEYS_ENVIRONMENT_VARIABLE, TokenCipher, generate_key, keys_from_environment
-from ..engine import build_engine
 from ..errors import store_error
 from ..key_rotation import (
     DEFAULT_BATCH_SIZE,
@@ -20,11 +19,17 @@ from ..key_rotation import (
     rewrite_rows,
     scrub_sqlite,
 )
-from ..migration import schema_problem
-from .common import Commands, add_database_options, table_of, url_of, where
-
-#: The exit status after Ctrl-C, as shells report a process ended by SIGINT.
-INTERRUPTED_STATUS = 130
+from .common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Commands,
+    add_database_options,
+    open_database,
+    require_schema,
+    table_of,
+    where,
+)
 
 
 def register(commands: Commands) -> None:
@@ -62,7 +67,7 @@ def register(commands: Commands) -> None:
 
 def _keygen(_args: argparse.Namespace) -> int:
     print(generate_key())
-    return 0
+    return EXIT_OK
 
 
 def _rewrite(args: argparse.Namespace) -> int:
@@ -74,12 +79,10 @@ def _rewrite(args: argparse.Namespace) -> int:
         )
     cipher = TokenCipher(keys)
     verb = "decrypt" if args.decrypt else "encrypt"
-    engine = build_engine(url_of(args))
+    engine = open_database(args, read_only=False)
     display = _Progress(sys.stderr, verb)
     try:
-        problem = schema_problem(engine, table_of(args))
-        if problem is not None:
-            raise store_error(f"{verb}: {problem}")
+        require_schema(engine, args)
         try:
             progress = rewrite_rows(
                 engine,
@@ -96,7 +99,7 @@ def _rewrite(args: argparse.Namespace) -> int:
                 "row(s) were rewritten (each finished batch is committed); run it again to finish",
                 file=sys.stderr,
             )
-            return INTERRUPTED_STATUS
+            return EXIT_INTERRUPTED
         display.finish()
         refresh_statistics(engine, table_of(args))
         scrubbed = scrub_sqlite(engine)
@@ -121,8 +124,8 @@ def _rewrite(args: argparse.Namespace) -> int:
             f"`zoho-tokenstore {verb}` again: {', '.join(progress.left_ids)}",
             file=sys.stderr,
         )
-        return 1
-    return 0
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 class _Progress:

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from ..engine import build_engine
+from sqlalchemy import Engine
+
 from ..migration import current_revision, downgrade, head_revision, upgrade
-from .common import Commands, add_database_options, table_of, url_of, where
+from .common import (
+    EXIT_OK,
+    Commands,
+    add_database_options,
+    open_database,
+    table_of,
+    where,
+    writable_database,
+)
 
 
 def register(commands: Commands) -> None:
@@ -15,7 +24,8 @@ def register(commands: Commands) -> None:
         commands.add_parser(
             "upgrade",
             help="create or upgrade the token table (Alembic migrations)",
-            description="create or upgrade the token table (Alembic migrations)",
+            description="Create or upgrade the token table (Alembic migrations). A new SQLite "
+            "file is created with mode 0600.",
         )
     )
     up.add_argument("--revision", default="head", help="target revision (default: head)")
@@ -24,7 +34,7 @@ def register(commands: Commands) -> None:
         commands.add_parser(
             "downgrade",
             help="downgrade the token table; 'base' drops it",
-            description="downgrade the token table; 'base' drops it",
+            description="Downgrade the token table; --revision base drops it.",
         )
     )
     down.add_argument("--revision", required=True, help="target revision, e.g. base")
@@ -32,32 +42,41 @@ def register(commands: Commands) -> None:
     add_database_options(
         commands.add_parser(
             "current",
-            help="show the schema revision of the database",
-            description="show the schema revision of the database",
+            help="show the schema revision of the database (read-only)",
+            description="Show the schema revision of the database. Creates and changes nothing.",
         )
     ).set_defaults(handler=_current)
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    upgrade(url_of(args), args.revision, table_name=table_of(args))
-    print(f"{where(args)} is at revision {_revision_of(args)}")
-    return 0
+    engine = writable_database(args)
+    try:
+        upgrade(engine, args.revision, table_name=table_of(args))
+        print(f"{where(args)} is at revision {_revision_of(engine, args)}")
+    finally:
+        engine.dispose()
+    return EXIT_OK
 
 
 def _downgrade(args: argparse.Namespace) -> int:
-    downgrade(url_of(args), args.revision, table_name=table_of(args))
-    print(f"{where(args)} is at revision {_revision_of(args)}")
-    return 0
+    engine = open_database(args, read_only=False)
+    try:
+        downgrade(engine, args.revision, table_name=table_of(args))
+        print(f"{where(args)} is at revision {_revision_of(engine, args)}")
+    finally:
+        engine.dispose()
+    return EXIT_OK
 
 
 def _current(args: argparse.Namespace) -> int:
-    print(f"{where(args)}: revision {_revision_of(args)} (newest known: {head_revision()})")
-    return 0
-
-
-def _revision_of(args: argparse.Namespace) -> str:
-    engine = build_engine(url_of(args))
+    engine = open_database(args, read_only=True)
     try:
-        return current_revision(engine, table_of(args)) or "none (no schema)"
+        revision = _revision_of(engine, args)
     finally:
         engine.dispose()
+    print(f"{where(args)}: revision {revision} (newest known: {head_revision()})")
+    return EXIT_OK
+
+
+def _revision_of(engine: Engine, args: argparse.Namespace) -> str:
+    return current_revision(engine, table_of(args)) or "none (no schema)"

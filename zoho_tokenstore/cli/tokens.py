@@ -1,41 +1,115 @@
-"""``tokens``: list the stored tokens, secrets masked."""
+"""``tokens``, ``delete``, ``purge``: what is stored, secrets masked, and removing what is not wanted."""
 
 from __future__ import annotations
 
 import argparse
+import json
 
-from ..encryption import keys_from_environment
-from ..masking import mask
-from ..store import SQLAlchemyTokenStore
-from .common import Commands, add_database_options, table_of, url_of, where
+from ..maintenance import DEAD_ROW_RULE, delete_row, find_row, list_rows, purge
+from ..token_display import masked_fields, token_line
+from .common import (
+    EXIT_OK,
+    CliError,
+    Commands,
+    add_database_options,
+    confirm,
+    open_database,
+    require_schema,
+    table_of,
+    where,
+)
 
 
 def register(commands: Commands) -> None:
     """Add this module's commands to the top-level parser."""
-    add_database_options(
+    tokens = add_database_options(
         commands.add_parser(
             "tokens",
-            help="list the stored tokens with secrets masked",
-            description="list the stored tokens with secrets masked",
+            help="list the stored tokens with secrets masked (read-only)",
+            description="List the stored tokens with secrets masked. Creates and changes nothing.",
         )
-    ).set_defaults(handler=_tokens)
+    )
+    tokens.add_argument("--user", default=None, help="only the token of this user name (exact)")
+    tokens.add_argument(
+        "--json", action="store_true", help="print a JSON array of the rows (secrets masked)"
+    )
+    tokens.set_defaults(handler=_tokens)
+
+    remove = add_database_options(
+        commands.add_parser(
+            "delete",
+            help="delete one token, by id or by user name (asks first)",
+            description="Delete one stored token, by id or by user name. Shows it and asks "
+            "for confirmation on the terminal unless --yes is given.",
+        )
+    )
+    which = remove.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", dest="token_id", metavar="ID", help="the token's id")
+    which.add_argument("--user", metavar="NAME", help="the token's user name (exact)")
+    remove.add_argument("--yes", action="store_true", help="delete without asking")
+    remove.set_defaults(handler=_delete)
+
+    dead = add_database_options(
+        commands.add_parser(
+            "purge",
+            help="delete the tokens that can never work again",
+            description=f"Delete the tokens that can never work again: {DEAD_ROW_RULE}. "
+            "Prints each one it removes, secrets masked.",
+        )
+    )
+    dead.add_argument(
+        "--dry-run", action="store_true", help="only print what would be removed; change nothing"
+    )
+    dead.set_defaults(handler=_purge)
 
 
 def _tokens(args: argparse.Namespace) -> int:
-    keys = (
-        keys_from_environment() or None
-    )  # encrypted tokens read with $ZOHO_TOKENSTORE_ENCRYPTION_KEYS
-    with SQLAlchemyTokenStore(
-        url_of(args), table_name=table_of(args), encryption_keys=keys
-    ) as store:
-        tokens = store.get_tokens()
-    print(f"{len(tokens)} stored token(s) in {where(args)}")
-    for token in tokens:
-        signature = token.get_user_signature()
-        print(
-            f"- id={token.get_id()} user={signature.get_name() if signature else '-'}"
-            f" client_id={token.get_client_id() or '-'} client_secret={mask(token.get_client_secret())}"
-            f" refresh={mask(token.get_refresh_token())} access={mask(token.get_access_token())}"
-            f" expiry={token.get_expires_in() or '-'} api_domain={token.get_api_domain() or '-'}"
-        )
-    return 0
+    engine = open_database(args, read_only=True)
+    try:
+        require_schema(engine, args)
+        rows = list_rows(engine, table_of(args), user=args.user)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps([masked_fields(row) for row in rows], indent=2))
+        return EXIT_OK
+    user = f" for user {args.user}" if args.user is not None else ""
+    print(f"{len(rows)} stored token(s){user} in {where(args)}")
+    for row in rows:
+        print(f"- {token_line(row)}")
+    return EXIT_OK
+
+
+def _delete(args: argparse.Namespace) -> int:
+    engine = open_database(args, read_only=False)
+    try:
+        require_schema(engine, args)
+        row = find_row(engine, table_of(args), token_id=args.token_id, user=args.user)
+        if row is None:
+            key = (
+                f"the id {args.token_id!r}" if args.token_id is not None else f"user {args.user!r}"
+            )
+            raise CliError(f"no stored token has {key} in {where(args)}")
+        print(f"  {token_line(row)}")
+        if not args.yes and not confirm("delete this token?"):
+            raise CliError("not deleted: not confirmed")
+        if not delete_row(engine, row, table_of(args)):
+            raise CliError(f"not deleted: the token with id {row['id']!r} is gone already")
+    finally:
+        engine.dispose()
+    print(f"deleted the token with id {row['id']} from {where(args)}")
+    return EXIT_OK
+
+
+def _purge(args: argparse.Namespace) -> int:
+    engine = open_database(args, read_only=False)
+    try:
+        require_schema(engine, args)
+        rows = purge(engine, table_of(args), dry_run=args.dry_run)
+    finally:
+        engine.dispose()
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"{verb} {len(rows)} token(s) that can never work again from {where(args)}")
+    for row in rows:
+        print(f"- {token_line(row)}")
+    return EXIT_OK

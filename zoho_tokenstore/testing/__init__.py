@@ -1,5 +1,23 @@
-"""An offline Zoho for tests: a stand-in for Zoho's accounts and CRM servers on 127.0.0.1."""
+"""An offline Zoho for tests: a stand-in for Zoho's accounts and CRM servers on 127.0.0.1.
 
-from .standin_zoho import StandInUser, StandInZoho
+In pytest, ask for the ``zoho_standin`` fixture (a ``StandInKit``); elsewhere use ``running_kit``
+or ``StandInZoho`` directly. See docs/testing-kit.md.
+"""
 
-__all__ = ["StandInUser", "StandInZoho"]
+from .kit import StandInKit, running_kit
+from .sdk_log import SdkLogEntry, SdkLogRecorder, recorded_sdk_log
+from .sdk_state import preserved_sdk_state, reset_sdk_state
+from .standin_zoho import StandInRequest, StandInUser, StandInZoho
+
+__all__ = [
+    "SdkLogEntry",
+    "SdkLogRecorder",
+    "StandInKit",
+    "StandInRequest",
+    "StandInUser",
+    "StandInZoho",
+    "preserved_sdk_state",
+    "recorded_sdk_log",
+    "reset_sdk_state",
+    "running_kit",
+]

@@ -1,9 +1,11 @@
-"""A local stand-in for Zoho's accounts and CRM servers, for tests and the offline demo only.
+"""A local stand-in for Zoho's accounts and CRM servers, for tests (yours too) and the offline demo.
 
 This is never a real Zoho server and never talks to one. It binds 127.0.0.1 on an ephemeral
-port and answers just the endpoints that ``zohocrmsdk8_0`` 7.0.0 calls when it exchanges a grant
-code, refreshes or revokes a token, resolves the current user, and reads Leads. Responses mimic
-the shape of Zoho's (including HTTP 200 for OAuth errors) so the real SDK can drive it unchanged.
+port and answers just the endpoints that the Zoho SDK (``zohocrmsdk8_0``, ``7_0`` or ``6_0``) calls
+when it exchanges a grant code, refreshes or revokes a token, resolves the current user, and reads
+Leads, under the CRM API version of the installed SDK (``/crm/v8/``, ``/crm/v7/``, ``/crm/v6/``).
+Responses mimic the shape of Zoho's (including HTTP 200 for OAuth errors) so the real SDK can drive
+it unchanged.
 Only the standard library is used. Tokens and secrets are never logged.
 """
 
@@ -11,10 +13,12 @@ from __future__ import annotations
 
 import json
 import secrets
+import select
+import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,8 +33,9 @@ from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import (  # type: ignore[imp
 )
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
+from zohocrmsdk.src.com.zoho.crm.api.util.constants import Constants
 
-__all__ = ["StandInUser", "StandInZoho"]
+__all__ = ["StandInRequest", "StandInUser", "StandInZoho"]
 
 DEFAULT_CLIENT_ID = "1000.STANDINCLIENTID0000000000000"
 DEFAULT_CLIENT_SECRET = "standin0secret0000000000000000000000000000"
@@ -39,10 +44,14 @@ DEFAULT_EXPIRES_IN = 3600
 TOKEN_PATH = "/oauth/v2/token"
 # The SDK posts to ``accounts_url + "/revoke"`` (oauth_token.py, Constants.REVOKE_URL).
 REVOKE_PATH = TOKEN_PATH + "/revoke"
-USERS_PATH = "/crm/v8/users"
-ORG_PATH = "/crm/v8/org"
-FIELDS_PATH = "/crm/v8/settings/fields"
-LEADS_PATH = "/crm/v8/Leads"
+#: The CRM API version the installed SDK calls: ``v8`` (zohocrmsdk8_0), ``v7`` or ``v6``.
+SDK_API_VERSION: str = str(Constants.API_VERSION)
+#: CRM endpoints below ``/crm/<version>/``, and the name each is counted under in ``calls``.
+_CRM_ENDPOINTS = {"users": "users", "org": "org", "settings/fields": "fields", "Leads": "records"}
+USERS_PATH = f"/crm/{SDK_API_VERSION}/users"
+ORG_PATH = f"/crm/{SDK_API_VERSION}/org"
+FIELDS_PATH = f"/crm/{SDK_API_VERSION}/settings/fields"
+LEADS_PATH = f"/crm/{SDK_API_VERSION}/Leads"
 
 _AUTH_PREFIX = "Zoho-oauthtoken "
 _MAX_BODY = 64 * 1024
@@ -78,6 +87,15 @@ class StandInUser:
     def user_name(self) -> str:
         """The user_name the SDK's ``Utility.get_user_name`` builds for this user."""
         return f"{self.email}:{self.zgid}"
+
+
+@dataclass(frozen=True)
+class StandInRequest:
+    """One request the stand-in answered. No query string or body: those can carry tokens."""
+
+    method: str
+    path: str
+    status: int
 
 
 @dataclass(frozen=True)
@@ -142,10 +160,28 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             body = self.rfile.read(int(declared)).decode("utf-8", "replace")
             params.update({k: v[0] for k, v in parse_qs(body).items()})
+        if method == "POST" and parts.path.rstrip("/") == TOKEN_PATH and not self._delay(zoho):
+            return  # the client hung up while the token endpoint kept it waiting: no answer
         status, payload = zoho._handle(
             method, parts.path.rstrip("/"), params, self.headers.get("Authorization")
         )
+        zoho._record(StandInRequest(method, parts.path, int(status)))
         self._send(status, payload)
+
+    def _delay(self, zoho: StandInZoho) -> bool:
+        """Wait ``zoho.token_delay_seconds`` before answering; False if the client hangs up first."""
+        delay = zoho.token_delay_seconds
+        if delay <= 0:
+            return True
+        zoho._count("token:delayed")
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline and not zoho._stopped:
+            readable, _, _ = select.select([self.connection], [], [], 0.05)
+            if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                zoho._count("token:unanswered")
+                self.close_connection = True
+                return False
+        return True
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode("utf-8")
@@ -164,14 +200,24 @@ def _crm_error(code: str, message: str) -> dict[str, Any]:
 class StandInZoho:
     """A thread-safe local stand-in for Zoho accounts + CRM, for tests and the offline demo.
 
+    Tests usually get one through the ``zoho_standin`` pytest fixture (``StandInKit.server``).
+
     ``clock`` returns seconds and decides access-token expiry; tests may pass a fake one.
+    ``api_versions`` are the CRM API versions answered (default: the installed SDK's only), so
+    applications on several SDK generations can share one stand-in.
     """
 
     DEFAULT_CLIENT_ID = DEFAULT_CLIENT_ID
     DEFAULT_CLIENT_SECRET = DEFAULT_CLIENT_SECRET
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        api_versions: Iterable[str] = (SDK_API_VERSION,),
+    ) -> None:
         self._clock = clock
+        self._api_versions = frozenset(api_versions)
+        self._version_calls: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._base_url: str | None = None
@@ -188,6 +234,8 @@ class StandInZoho:
         self._calls: Counter[str] = Counter()
         self._revoked: list[str] = []
         self._token_requests: list[str] = []
+        self._token_delay_s = 0.0
+        self._requests: list[StandInRequest] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -314,11 +362,25 @@ class StandInZoho:
             return Counter(self._calls)
 
     def reset_counts(self) -> None:
-        """Zero the counts and forget recorded refresh and revoke requests."""
+        """Zero the counts and forget recorded requests (all, refresh and revoke)."""
         with self._lock:
             self._calls.clear()
+            self._version_calls.clear()
             self._revoked.clear()
             self._token_requests.clear()
+            self._requests.clear()
+
+    @property
+    def requests(self) -> list[StandInRequest]:
+        """A copy of every request answered so far, in order (``reset_counts`` forgets them)."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def api_version_calls(self) -> Counter[str]:
+        """A copy of the CRM request counts per API version (``v8``, ``v7``...), answered or not."""
+        with self._lock:
+            return Counter(self._version_calls)
 
     @property
     def expires_in(self) -> int:
@@ -330,6 +392,21 @@ class StandInZoho:
     def expires_in(self, seconds: int) -> None:
         with self._lock:
             self._expires_in = int(seconds)
+
+    @property
+    def token_delay_seconds(self) -> float:
+        """Seconds the token endpoint waits before answering (0: none; ``math.inf``: silent).
+
+        A client that hangs up meanwhile gets no answer, and nothing is issued. Calls counts
+        ``token:delayed`` when a request starts waiting and ``token:unanswered`` when its client left.
+        """
+        with self._lock:
+            return self._token_delay_s
+
+    @token_delay_seconds.setter
+    def token_delay_seconds(self, seconds: float) -> None:
+        with self._lock:
+            self._token_delay_s = float(seconds)
 
     @property
     def revoked_refresh_tokens(self) -> list[str]:
@@ -358,6 +435,10 @@ class StandInZoho:
 
     # -- request handling (called on server threads) --------------------------------------------
 
+    def _record(self, request: StandInRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
     def _count(self, name: str) -> None:
         with self._lock:
             self._calls[name] += 1
@@ -371,13 +452,7 @@ class StandInZoho:
                 return HTTPStatus.OK, self._token(params)
             if method == "POST" and path == REVOKE_PATH:
                 return HTTPStatus.OK, self._revoke(params)
-            crm = {
-                USERS_PATH: "users",
-                ORG_PATH: "org",
-                FIELDS_PATH: "fields",
-                LEADS_PATH: "records",
-            }
-            name = crm.get(path) if method == "GET" else None
+            name = self._crm_endpoint(path) if method == "GET" else None
             if name is None:
                 self._calls["not_found"] += 1
                 return HTTPStatus.NOT_FOUND, _crm_error(
@@ -390,6 +465,15 @@ class StandInZoho:
                 self._calls["unauthorized"] += 1
                 return HTTPStatus.UNAUTHORIZED, _crm_error("INVALID_TOKEN", "invalid oauth token")
             return self._crm(name, user, params)
+
+    def _crm_endpoint(self, path: str) -> str | None:
+        """The endpoint's name for ``/crm/<version>/<endpoint>`` in an answered version, else None."""
+        prefix, _, rest = path.partition("/crm/")
+        version, _, endpoint = rest.partition("/")
+        if prefix or not version:
+            return None
+        self._version_calls[version] += 1
+        return _CRM_ENDPOINTS.get(endpoint) if version in self._api_versions else None
 
     def _token(self, params: dict[str, str]) -> dict[str, Any]:
         grant_type = params.get("grant_type", "")

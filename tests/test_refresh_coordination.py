@@ -1,0 +1,291 @@
+"""A refresh waiting for Zoho holds nothing that others need: no lock, no pooled connection, no setting.
+
+The stand-in's token endpoint is slowed down (3 s) or silenced, and the tests watch what everyone
+else sees meanwhile: other users' calls, the connection pool, threads, sockets, session settings.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+
+from direct_db import set_stored_expiry
+from refresh_setup import ALICE_NAME, expire, hold_lease, lease_rows, log_in
+from refresh_workers import wait_for
+from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions, run_at_once
+from token_factory import fields_of, full_token, make_token, now_ms
+from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore, upgrade
+from zoho_tokenstore.model import LEASE_SUFFIX, token_table
+from zoho_tokenstore.testing.standin_zoho import StandInZoho
+
+ZOHO_DELAY_S = 3.0
+PROMPT_S = 0.5
+THREADS = 32
+
+
+def timed(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def open_sockets() -> int:
+    """Sockets this process has open (client and server side), from /proc."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        except OSError:
+            continue  # closed while listing
+    return count
+
+
+def time_other_user(
+    store: SQLAlchemyTokenStore, where: str, bob_id: str, bob_name: str
+) -> dict[str, float]:
+    """How long Bob's save_token, find_token and find_token_by_id take on ``store``, in seconds."""
+    access = f"1000.bob-{where.split()[0]}.0123456789abcdef"
+    saved = make_token(id=bob_id, access_token=access, expiry_time=str(now_ms(3600)))
+    return {
+        f"save_token, {where}": timed(lambda: store.save_token(saved)),
+        f"find_token, {where}": timed(lambda: store.find_token(make_token(user_name=bob_name))),
+        f"find_token_by_id, {where}": timed(lambda: store.find_token_by_id(bob_id)),
+    }
+
+
+def test_other_users_calls_finish_promptly_while_a_refresh_waits_for_zoho(
+    standin_zoho: StandInZoho, clean_sdk: SdkLogRecorder, db_url: URL, tmp_path: Path
+) -> None:
+    with SQLAlchemyTokenStore(db_url) as store, SQLAlchemyTokenStore(db_url) as elsewhere:
+        alice_id = log_in(standin_zoho, store, tmp_path)
+        bob = full_token(2, expiry_time=str(now_ms(3600)))
+        store.save_token(bob)
+        bob_id, bob_name = bob.get_id(), bob.get_user_signature().get_name()
+        expire(standin_zoho, db_url, alice_id)
+        standin_zoho.token_delay_seconds = ZOHO_DELAY_S
+
+        refreshed: list[OAuthToken] = []
+        refreshing = threading.Thread(
+            target=lambda: refreshed.append(store.find_token_by_id(alice_id))
+        )
+        refreshing.start()
+        try:
+            wait_for(lambda: standin_zoho.calls["token:delayed"] == 1, 30, "the refresh request")
+            # Alice's refresh now waits for Zoho. It holds no pooled connection meanwhile.
+            assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+            timings = {
+                **time_other_user(store, "same store", bob_id, bob_name),
+                **time_other_user(elsewhere, "another store", bob_id, bob_name),
+            }
+            still_waiting = refreshing.is_alive()
+        finally:
+            refreshing.join(30)
+
+        assert still_waiting, "every call above must have run while the refresh waited"
+        slow = {call: round(seconds, 3) for call, seconds in timings.items() if seconds >= PROMPT_S}
+        assert slow == {}
+        assert fields_of(store.find_token_by_id(bob_id))["access_token"] == (
+            "1000.bob-another.0123456789abcdef"
+        )
+        [alice] = refreshed
+        assert int(alice.get_expires_in()) > now_ms(3000)
+        assert standin_zoho.calls["token:refresh_token"] == 1
+        assert lease_rows(db_url) == []
+
+
+@pytest.fixture
+def pool_sampler() -> Iterator[Callable[[Any], list[int]]]:
+    """Starts sampling a pool's checked-out connections every 10 ms; the samples so far on demand."""
+    stop = threading.Event()
+    samples: list[int] = []
+    threads: list[threading.Thread] = []
+
+    def start(pool: Any) -> list[int]:
+        def run() -> None:
+            while not stop.wait(0.01):
+                samples.append(pool.checkedout())
+
+        threads.append(threading.Thread(target=run, daemon=True))
+        threads[-1].start()
+        return samples
+
+    yield start
+    stop.set()
+    for thread in threads:
+        thread.join(5)
+
+
+def test_thirty_two_threads_make_one_refresh_on_the_default_pool(
+    standin_zoho: StandInZoho, clean_sdk: SdkLogRecorder, db_url: URL, tmp_path: Path
+) -> None:
+    with SQLAlchemyTokenStore(db_url) as store:  # default pool: 5 + 10 overflow, 30 s timeout
+        token_id = log_in(standin_zoho, store, tmp_path)
+        expire(standin_zoho, db_url, token_id)
+        standin_zoho.token_delay_seconds = ZOHO_DELAY_S
+
+        results = run_at_once(THREADS, lambda _: lead_descriptions(get_leads()), timeout=120)
+
+        assert results == [[f"fetched by {ALICE_NAME}"]] * THREADS  # no error, no pool timeout
+        assert standin_zoho.calls["token:refresh_token"] == 1
+        assert standin_zoho.calls["records"] == THREADS
+        assert lease_rows(db_url) == []
+
+
+def test_threads_waiting_for_a_refresh_hold_no_pooled_connection(
+    standin_zoho: StandInZoho,
+    clean_sdk: SdkLogRecorder,
+    db_url: URL,
+    tmp_path: Path,
+    pool_sampler: Callable[[Any], list[int]],
+) -> None:
+    """Once every thread has read the stale row, none holds a connection until Zoho answers.
+
+    Zoho is slow here (8 s) so that the window stays long even when opening the pool's connections
+    takes seconds on a loaded machine (PyMySQL loads the CA certificates for each one).
+    """
+    with SQLAlchemyTokenStore(db_url) as store:
+        token_id = log_in(standin_zoho, store, tmp_path)
+        expire(standin_zoho, db_url, token_id)
+        standin_zoho.token_delay_seconds = 8
+        during_wait: list[int] = []
+
+        def watch_the_wait() -> None:
+            wait_for(lambda: standin_zoho.calls["token:delayed"] == 1, 60, "the refresh request")
+            samples = pool_sampler(store.engine.pool)
+            time.sleep(7)  # the refresh is still waiting for Zoho's answer
+            during_wait.extend(samples)
+
+        watcher = threading.Thread(target=watch_the_wait)
+        watcher.start()
+        results = run_at_once(16, lambda _: lead_descriptions(get_leads()), timeout=120)
+        watcher.join(60)
+
+        assert results == [[f"fetched by {ALICE_NAME}"]] * 16
+        assert standin_zoho.calls["token:refresh_token"] == 1
+        # Before: each waiting thread held a connection (16 exhaust the default 5 + 10).
+        assert 0 in during_wait, f"connections stayed checked out during the wait: {during_wait}"
+        idle = during_wait[during_wait.index(0) :]
+        assert set(idle) == {0}, f"connections checked out while Zoho answered: {during_wait}"
+        assert len(idle) >= 20, f"the pool was idle only briefly: {during_wait}"
+
+
+def test_refreshes_zoho_never_answers_leave_no_thread_or_socket_behind(
+    standin_zoho: StandInZoho, clean_sdk: SdkLogRecorder, db_url: URL, tmp_path: Path
+) -> None:
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("counts sockets through /proc")
+    quick = RefreshAhead(request_timeout_seconds=0.5)
+    with SQLAlchemyTokenStore(db_url, refresh_ahead=quick) as store:
+        token_id = log_in(standin_zoho, store, tmp_path)
+        # Inside the margin but still valid: each failed refresh falls back to the stored token.
+        set_stored_expiry(db_url, token_id, now_ms(40))
+        standin_zoho.token_delay_seconds = math.inf  # the token endpoint goes silent
+        access = store.find_token_by_id(token_id).get_access_token()  # warms the pool up too
+        wait_for(lambda: standin_zoho.calls["token:unanswered"] == 1, 10, "the first hang-up")
+        before = (threading.active_count(), open_sockets())
+
+        for _ in range(10):
+            assert store.find_token_by_id(token_id).get_access_token() == access
+
+        assert standin_zoho.calls["token:delayed"] == 11  # every refresh did reach Zoho
+        wait_for(lambda: standin_zoho.calls["token:unanswered"] == 11, 10, "every hang-up")
+        wait_for(
+            lambda: (threading.active_count(), open_sockets()) <= before,
+            10,
+            f"thread and socket counts back at {before}",
+        )
+        assert (threading.active_count(), open_sockets()) == before
+        assert "token:refresh_token" not in standin_zoho.calls  # nothing was issued
+        assert lease_rows(db_url) == []
+
+
+#: A session setting a user chose, how to read it back, and its value.
+USER_SETTINGS: dict[str, tuple[dict[str, Any], str, object]] = {
+    "sqlite": ({"timeout": 7}, "PRAGMA busy_timeout", 7000),
+    "postgresql": ({"options": "-c lock_timeout=7s"}, "SHOW lock_timeout", "7s"),
+    "mysql": (
+        {"init_command": "SET SESSION innodb_lock_wait_timeout = 7"},
+        "SELECT @@SESSION.innodb_lock_wait_timeout",
+        7,
+    ),
+}
+
+
+def test_refreshing_keeps_the_session_settings_the_user_chose(
+    backend: str, standin_zoho: StandInZoho, clean_sdk: SdkLogRecorder, db_url: URL, tmp_path: Path
+) -> None:
+    connect_args, probe, chosen = USER_SETTINGS[backend]
+    one_connection = {"connect_args": connect_args, "pool_size": 1, "max_overflow": 0}
+    with SQLAlchemyTokenStore(db_url, engine_options=one_connection) as store:
+        token_id = log_in(standin_zoho, store, tmp_path)
+        statements: list[str] = []
+
+        def record(*args: Any) -> None:
+            statements.append(args[2])
+
+        sa.event.listen(store.engine, "before_cursor_execute", record)
+
+        expire(standin_zoho, db_url, token_id)
+        store.find_token_by_id(token_id)  # a refresh of its own
+        expire(standin_zoho, db_url, token_id)
+        hold_lease(db_url, token_id, seconds=1)  # another worker's, which it outlives
+        store.find_token_by_id(token_id)  # waits, takes the expired lease over, refreshes
+
+        sa.event.remove(store.engine, "before_cursor_execute", record)
+        assert standin_zoho.calls["token:refresh_token"] == 1
+        with store.engine.connect() as connection:
+            assert connection.execute(sa.text(probe)).scalar() == chosen
+        assert any(LEASE_SUFFIX in s for s in statements)  # the refreshes' statements were seen
+        changed = [s for s in statements if s.lstrip().upper().startswith(("SET", "PRAGMA"))]
+        assert changed + [s for s in statements if "set_config" in s] == []
+        assert lease_rows(db_url) == []
+
+
+def test_a_custom_table_refreshes_through_its_own_lease_table(
+    standin_zoho: StandInZoho, clean_sdk: SdkLogRecorder, empty_db_url: URL, tmp_path: Path
+) -> None:
+    custom = "crm_tokens"
+    upgrade(empty_db_url, table_name=custom)
+    with SQLAlchemyTokenStore(empty_db_url, table_name=custom) as store:
+        token_id = log_in(standin_zoho, store, tmp_path)
+        table = token_table(custom)
+        engine = sa.create_engine(empty_db_url)
+        with engine.begin() as connection:
+            connection.execute(
+                sa.update(table).where(table.c.id == token_id).values(expiry_time="1000")
+            )
+        standin_zoho.invalidate_access_tokens()
+        standin_zoho.reset_counts()
+        standin_zoho.token_delay_seconds = 1
+        lease_table = table.metadata.tables[custom + LEASE_SUFFIX]
+        seen: list[int] = []
+        watcher = threading.Thread(
+            target=lambda: (
+                wait_for(lambda: standin_zoho.calls["token:delayed"] == 1, 30, "the refresh"),
+                seen.append(_count(engine, lease_table)),
+            )
+        )
+        watcher.start()
+        assert lead_descriptions(get_leads()) == [f"fetched by {ALICE_NAME}"]
+        watcher.join(30)
+
+        assert seen == [1]  # the lease lived in the custom table's own lease table
+        assert _count(engine, lease_table) == 0
+        assert standin_zoho.calls["token:refresh_token"] == 1
+        assert "oauthtoken" not in sa.inspect(engine).get_table_names()
+        engine.dispose()
+
+
+def _count(engine: sa.Engine, table: sa.Table) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())

@@ -1,0 +1,185 @@
+"""``import`` and ``adopt``: bring another store's tokens in without asking any user to consent again."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Final, TextIO
+
+from sqlalchemy import exc as sa_exc
+
+from ..engine import build_engine, masked_url
+from ..errors import database_error
+from ..importing import (
+    AdoptionRefusedError,
+    NotAFileStoreError,
+    NotATokenTableError,
+    Plan,
+    apply_plan,
+    check_adoptable,
+    default_backup_name,
+    make_plan,
+    read_filestore,
+    read_table,
+    take_over,
+    target_rows,
+)
+from ..importing.adopt import drop_backup_hint, undo_adoption
+from ..importing.report import plan_lines, summary_line
+from ..importing.rows import SourceRead
+from ..importing.table import source_engine
+from ..model import TABLE_NAME
+from ..store import SQLAlchemyTokenStore
+from .common import Commands, add_database_options, table_of, url_of, where
+
+#: Exit status when the import ran but some rows were skipped or refused (1 is an error).
+INCOMPLETE_EXIT: Final = 3
+
+
+def register(commands: Commands) -> None:
+    """Add this module's commands to the top-level parser."""
+    text = "import the tokens of the SDK's FileStore, DBStore or another oauthtoken table"
+    imp = add_database_options(commands.add_parser("import", help=text, description=text))
+    source = imp.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--from-filestore", metavar="PATH", help="the SDK FileStore's CSV file (only read)"
+    )
+    source.add_argument(
+        "--from-table",
+        metavar="SOURCE_URL",
+        help="database URL of a table with DBStore's ten columns (only read)",
+    )
+    imp.add_argument(
+        "--source-table",
+        default=TABLE_NAME,
+        metavar="NAME",
+        help=f"the table to read with --from-table (default: {TABLE_NAME})",
+    )
+    imp.add_argument("--dry-run", action="store_true", help="print the plan and write nothing")
+    imp.set_defaults(handler=_import)
+
+    text = "take over the old store's table in this database: keep it as a backup, import it"
+    adopt = add_database_options(commands.add_parser("adopt", help=text, description=text))
+    adopt.add_argument(
+        "--backup-table",
+        metavar="NAME",
+        default=None,
+        help="name to keep the old table under (default: <table>_sdk_backup)",
+    )
+    adopt.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    adopt.set_defaults(handler=_adopt)
+
+
+def open_target_store(args: argparse.Namespace) -> SQLAlchemyTokenStore:
+    """The store the import writes through: the one place that decides how it is constructed."""
+    return SQLAlchemyTokenStore(url_of(args), table_name=table_of(args), refresh_ahead=False)
+
+
+def _import(args: argparse.Namespace) -> int:
+    try:
+        if args.from_filestore is not None:
+            read = read_filestore(args.from_filestore)
+        else:
+            read = read_table(args.from_table, args.source_table)
+    except (NotAFileStoreError, NotATokenTableError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except sa_exc.SQLAlchemyError as exc:
+        # By kind and code only: the source URL's password is not the one main() masks.
+        raise database_error("reading the source", exc) from exc
+    with open_target_store(args) as store:
+        return _run(args, store, read, dry_run=args.dry_run)
+
+
+def _adopt(args: argparse.Namespace) -> int:
+    table = table_of(args)
+    backup = args.backup_table or default_backup_name(table)
+    # Checking and the dry run only read: on SQLite through a read-only connection, so not even the
+    # journal mode of the old database changes before the adoption really starts.
+    try:
+        looking = source_engine(url_of(args))
+    except NotATokenTableError as exc:
+        print(f"error: refusing to adopt: {exc}", file=sys.stderr)
+        return 1
+    try:
+        check_adoptable(looking, table, backup, masked_url(url_of(args)))
+        if args.dry_run:
+            read = read_table(looking, table)
+            print(f"Would rename table {table!r} to {backup!r} and create the token table.")
+            return _report(make_plan(read, []), dry_run=True, wrote=False)
+    except AdoptionRefusedError as exc:
+        print(f"error: refusing to adopt: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        looking.dispose()
+    engine = build_engine(url_of(args))
+    try:
+        try:
+            take_over(engine, table, backup)
+        except AdoptionRefusedError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"Kept the old table as {backup!r}; created the token table {table!r}.")
+        try:
+            read = read_table(url_of(args), backup)
+            with open_target_store(args) as store:
+                status = _run(args, store, read, dry_run=False)
+        except BaseException:
+            undo_adoption(engine, table, backup)
+            print(f"Undone: the old table is {table!r} again.", file=sys.stderr)
+            raise
+    finally:
+        engine.dispose()
+    print(
+        f"Once every application works with the new table, drop the backup: "
+        f"{drop_backup_hint(backup)}"
+    )
+    return status
+
+
+def _run(
+    args: argparse.Namespace, store: SQLAlchemyTokenStore, read: SourceRead, *, dry_run: bool
+) -> int:
+    print(f"Importing from {read.description} into {where(args)}")
+    plan = make_plan(read, target_rows(store, table_of(args)))
+    if not dry_run:
+        apply_plan(store, table_of(args), plan, _progress_printer(sys.stderr))
+    return _report(plan, dry_run=dry_run, wrote=not dry_run)
+
+
+def _report(plan: Plan, *, dry_run: bool, wrote: bool) -> int:
+    for line in [*plan_lines(plan), summary_line(plan)]:
+        print(line)
+    if dry_run:
+        print("Dry run: nothing was written.")
+    elif not plan.changes:
+        print("Nothing to change: the target already holds every importable row.")
+    elif wrote:
+        print(
+            f"Imported in one transaction: {len(plan.inserts)} inserted, "
+            f"{len(plan.updates)} updated."
+        )
+    if plan.complete:
+        return 0
+    print(
+        f"Not every row was imported (see Skipped/Refused above): exit status {INCOMPLETE_EXIT}.",
+        file=sys.stderr,
+    )
+    return INCOMPLETE_EXIT
+
+
+def _progress_printer(stream: TextIO) -> _Progress | None:
+    """Progress on a terminal only; logs and pipes get the summary alone."""
+    return _Progress(stream) if stream.isatty() else None
+
+
+class _Progress:
+    """Rewrites one terminal line with the rows written so far."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def __call__(self, done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        self._stream.write(f"\rwriting rows: {done:,} of {total:,}{end}")
+        self._stream.flush()

@@ -1,0 +1,88 @@
+"""Carries out a plan in ONE transaction on the store's own engine: every planned row lands, or none.
+
+``SQLAlchemyTokenStore.save_tokens`` locates and writes one row at a time (three statements per row):
+100,000 rows took 200 s on SQLite. The plan has already located every row, so this writes them in
+batches of executemany ``INSERT``/``UPDATE`` statements on the store's writer engine and table,
+inside one transaction, reporting progress between batches. The values were validated by the
+store's own ``value_problem`` while planning; the table's primary key and unique ``user_name`` still
+guard against a row written by someone else meanwhile (the whole import then rolls back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Final
+
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import exc as sa_exc
+
+from ..engine import write_engine
+from ..errors import database_error
+from ..model import token_table
+from ..store import SQLAlchemyTokenStore
+from ..token_codec import Values
+from .plan import Plan, Write
+from .rows import COLUMNS
+
+#: Rows per executemany call; progress is reported after each.
+BATCH_ROWS: Final = 2000
+
+#: ``progress(done, total)`` after each batch written.
+Progress = Callable[[int, int], None]
+
+
+def target_rows(store: SQLAlchemyTokenStore, table_name: str) -> list[dict[str, object]]:
+    """The target table's rows as they stand, read in one statement (the plan is made against them)."""
+    table = token_table(table_name)
+    try:
+        with store.engine.connect() as connection:
+            result = connection.execute(select(*(table.c[name] for name in COLUMNS)))
+            return [dict(row) for row in result.mappings()]
+    except sa_exc.SQLAlchemyError as exc:
+        raise database_error("reading the target table", exc) from exc
+
+
+def apply_plan(
+    store: SQLAlchemyTokenStore, table_name: str, plan: Plan, progress: Progress | None = None
+) -> None:
+    """Write the plan's inserts and updates in one transaction; on any error nothing is written."""
+    if not plan.changes:
+        return
+    table = token_table(table_name)
+    total = plan.changes
+    done = 0
+    try:
+        with write_engine(store.engine).begin() as connection:
+            for batch in _batches(plan.inserts):
+                connection.execute(insert(table), [write.values for write in batch])
+                done += len(batch)
+                if progress is not None:
+                    progress(done, total)
+            for batch in _batches(plan.updates):
+                _update(connection, table, [write.values for write in batch])
+                done += len(batch)
+                if progress is not None:
+                    progress(done, total)
+    except sa_exc.SQLAlchemyError as exc:
+        raise database_error("import (nothing was written)", exc) from exc
+
+
+def _update(connection: Connection, table: Table, rows: list[Values]) -> None:
+    """Update rows by id; a ``None`` value leaves the stored one alone, as ``save_token`` does."""
+    by_columns: dict[tuple[str, ...], list[dict[str, str | None]]] = {}
+    for values in rows:
+        columns = tuple(c for c in COLUMNS if c != "id" and values[c] is not None)
+        params = {f"new_{c}": values[c] for c in columns}
+        params["row_id"] = values["id"]
+        by_columns.setdefault(columns, []).append(params)
+    for columns, batch in by_columns.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({c: bindparam(f"new_{c}") for c in columns})
+        )
+        connection.execute(statement, batch)
+
+
+def _batches(writes: Sequence[Write]) -> list[Sequence[Write]]:
+    return [writes[i : i + BATCH_ROWS] for i in range(0, len(writes), BATCH_ROWS)]

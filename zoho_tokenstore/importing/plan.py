@@ -1,0 +1,311 @@
+"""The import plan: which source rows land, as inserts or updates, and which are set aside, skipped or refused.
+
+Rules (documented for users in ``docs/importing.md``):
+
+- A row the source could not read whole, or with no refresh, grant or access token, is skipped.
+- A row with a value the store cannot keep is refused, with each offending column named.
+- One row per user: rows of one user are those with the same ``user_name``; a row without one
+  belongs to the user whose row has the same refresh token (a refresh token is issued to one user).
+  The most recent row wins: the latest ``expiry_time`` (the SDK sets it on every exchange and
+  refresh), then a row holding a refresh token, then the row later in the source. The others are
+  set aside and listed.
+- The target may already hold the user (a re-run, or users who moved already): identical values are
+  left alone, older values are updated, and more recent ones in the target are kept.
+- Ids are kept when usable and unique; otherwise a new id is given and the change listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from ..model import COLUMN_LENGTHS
+from ..store import new_token_id
+from ..token_codec import CREDENTIAL_COLUMNS, Values, value_problem
+from .rows import COLUMNS, SourceRead, SourceRow, shown
+
+#: Columns whose integers (a table with numeric ids or expiries) are read as the SDK's strings.
+_NUMERIC_TEXT: Final = ("id", "expiry_time")
+
+
+@dataclass(frozen=True)
+class Write:
+    """A row to write: its source label and final values (id included)."""
+
+    label: str
+    values: Values
+
+
+@dataclass(frozen=True)
+class Note:
+    """A source row that is not written, and why."""
+
+    label: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One value the store refuses: the row, the column and the problem (never the value)."""
+
+    label: str
+    column: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class NewId:
+    """A row whose id in the target differs from its id in the source."""
+
+    label: str
+    old: str
+    new: str
+    reason: str
+
+
+@dataclass
+class Plan:
+    """What an import will do (or did); built by ``make_plan``, carried out by ``apply_plan``."""
+
+    source: str
+    rows_read: int
+    inserts: list[Write] = field(default_factory=list)
+    updates: list[Write] = field(default_factory=list)
+    unchanged: list[Write] = field(default_factory=list)
+    set_aside: list[Note] = field(default_factory=list)
+    skipped: list[Note] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+    new_ids: list[NewId] = field(default_factory=list)
+
+    @property
+    def refused_rows(self) -> int:
+        """How many rows were refused (a row may have several refused values)."""
+        return len({refusal.label for refusal in self.refused})
+
+    @property
+    def complete(self) -> bool:
+        """True when no row was skipped or refused (set-aside rows are duplicates, not losses)."""
+        return not self.skipped and not self.refused
+
+    @property
+    def changes(self) -> int:
+        """How many rows the import writes."""
+        return len(self.inserts) + len(self.updates)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    row: SourceRow
+    values: Values
+    id_problem: str | None
+
+    @property
+    def rank(self) -> tuple[int, int, int]:
+        return (
+            _expiry(self.values),
+            int(self.values["refresh_token"] is not None),
+            self.row.position,
+        )
+
+
+def make_plan(read: SourceRead, target: Iterable[Mapping[str, object]]) -> Plan:
+    """Plan importing ``read`` into a token table whose rows are ``target`` (read beforehand)."""
+    plan = Plan(source=read.description, rows_read=len(read.rows) + len(read.unreadable))
+    plan.skipped.extend(Note(row.label, row.reason) for row in read.unreadable)
+    candidates = [c for row in read.rows if (c := _candidate(row, plan)) is not None]
+    winners = [_winner(group, plan) for group in _by_user(candidates)]
+    winners.sort(key=lambda c: c.row.position)
+    _place(winners, [_text_row(row) for row in target], plan)
+    return plan
+
+
+def _candidate(row: SourceRow, plan: Plan) -> _Candidate | None:
+    """The row's values as the store would hold them, or ``None`` (recorded) if it cannot land."""
+    values: Values = {}
+    refusals: list[Refusal] = []
+    id_problem: str | None = None
+    for column in COLUMNS:
+        raw = row.values.get(column)
+        if isinstance(raw, int) and not isinstance(raw, bool) and column in _NUMERIC_TEXT:
+            raw = str(raw)
+        if raw is None or raw == "":
+            values[column] = None
+            continue
+        text = raw if isinstance(raw, str) else None
+        if text is None:
+            problem: str | None = f"is not text ({type(raw).__name__})"
+        elif column != "expiry_time" and _plainly_storable(column, text):
+            values[column] = text  # the common case, decided without value_problem's encode()
+            continue
+        else:
+            problem = value_problem(column, text)
+            if problem is None and column == "expiry_time" and not _digits(text):
+                problem = "is not a string of epoch milliseconds"
+        if column == "id":
+            id_problem = problem
+            values[column] = text if problem is None else None
+        elif problem is not None:
+            refusals.append(Refusal(row.label, column, f"{column} {problem}"))
+        else:
+            values[column] = text
+    if refusals:
+        plan.refused.extend(refusals)
+        return None
+    if not any(values[column] for column in CREDENTIAL_COLUMNS):
+        plan.skipped.append(Note(_labelled(row, values), "no refresh, grant or access token"))
+        return None
+    if id_problem is None and values["id"] is None:
+        id_problem = "has no id"
+    return _Candidate(row, values, id_problem)
+
+
+def _by_user(candidates: list[_Candidate]) -> list[list[_Candidate]]:
+    """Rows grouped by user: same user_name, or (without one) the same refresh token."""
+    owner = {
+        c.values["refresh_token"]: c.values["user_name"]
+        for c in candidates
+        if c.values["user_name"] is not None and c.values["refresh_token"] is not None
+    }
+    groups: dict[tuple[str, str], list[_Candidate]] = {}
+    for c in candidates:
+        user, refresh = c.values["user_name"], c.values["refresh_token"]
+        if user is None and refresh is not None:
+            user = owner.get(refresh)
+        if user is not None:
+            key = ("user", user)
+        elif refresh is not None:
+            key = ("refresh", refresh)
+        else:
+            key = ("row", str(c.row.position))
+        groups.setdefault(key, []).append(c)
+    return list(groups.values())
+
+
+def _winner(group: list[_Candidate], plan: Plan) -> _Candidate:
+    """The group's most recent row; the others are set aside (and listed)."""
+    if len(group) == 1:
+        return group[0]
+    best = max(group, key=lambda c: c.rank)
+    for other in group:
+        if other is best:
+            continue
+        if _expiry(best.values) > _expiry(other.values):
+            why = "a later expiry_time"
+        elif best.values["refresh_token"] is not None and other.values["refresh_token"] is None:
+            why = "the same expiry_time and a refresh token"
+        else:
+            why = "the same expiry_time, later in the source"
+        plan.set_aside.append(
+            Note(_labelled(other.row, other.values), f"{best.row.label} of the same user has {why}")
+        )
+    user = best.values["user_name"] or next(
+        (c.values["user_name"] for c in group if c.values["user_name"] is not None), None
+    )
+    return _Candidate(best.row, {**best.values, "user_name": user}, best.id_problem)
+
+
+def _place(winners: list[_Candidate], target: list[Values], plan: Plan) -> None:
+    """Match each winner with the target's row for that user: unchanged, update, keep, or insert."""
+    by_user: dict[str, Values] = {}
+    for row in target:
+        if row["user_name"] is not None:
+            by_user[row["user_name"]] = row
+    by_refresh: dict[str, Values] = {}
+    by_access: dict[str, Values] = {}
+    for row in target:
+        if row["refresh_token"] is not None:
+            by_refresh.setdefault(row["refresh_token"], row)
+        if row["access_token"] is not None:
+            by_access.setdefault(row["access_token"], row)
+    used_ids = {str(row["id"]) for row in target}
+    taken_by: dict[str, str] = {}  # id -> label of the source row that took it
+    claimed: dict[str, str] = {}  # target id -> label of the source row matched with it
+    for c in winners:
+        values = c.values
+        match = _target_match(values, by_user, by_refresh, by_access)
+        label = c.row.label
+        if match is not None:
+            target_id = str(match["id"])
+            if target_id in claimed:
+                plan.set_aside.append(
+                    Note(label, f"{claimed[target_id]} already updates the same target row")
+                )
+                continue
+            claimed[target_id] = label
+            planned = {**values, "id": target_id}
+            if all(v is None or v == match[k] for k, v in planned.items()):
+                plan.unchanged.append(Write(label, planned))
+            elif _expiry(match) > _expiry(values):
+                plan.set_aside.append(
+                    Note(label, f"the target's row (id {shown(target_id)}) is more recent")
+                )
+                continue
+            else:
+                plan.updates.append(Write(label, planned))
+            if values["id"] != target_id:
+                why = "the target already holds this user under that id"
+                plan.new_ids.append(NewId(label, _old_id(c), target_id, why))
+            continue
+        token_id: str | None = values["id"]
+        reason = c.id_problem
+        if token_id is not None and token_id in taken_by:
+            reason = f"{taken_by[token_id]} has the same id"
+        elif token_id is not None and token_id in used_ids:
+            reason = "another user's row in the target has that id"
+        if reason is not None:
+            token_id = new_token_id()
+            plan.new_ids.append(NewId(label, _old_id(c), token_id, reason))
+        assert token_id is not None
+        used_ids.add(token_id)
+        taken_by[token_id] = label
+        plan.inserts.append(Write(label, {**values, "id": token_id}))
+
+
+def _target_match(
+    values: Values,
+    by_user: dict[str, Values],
+    by_refresh: dict[str, Values],
+    by_access: dict[str, Values],
+) -> Values | None:
+    if values["user_name"] is not None:
+        return by_user.get(values["user_name"])
+    if values["refresh_token"] is not None:
+        return by_refresh.get(values["refresh_token"])
+    if values["access_token"] is not None:
+        return by_access.get(values["access_token"])
+    return None
+
+
+def _text_row(row: Mapping[str, object]) -> Values:
+    return {c: (None if row[c] is None or row[c] == "" else str(row[c])) for c in COLUMNS}
+
+
+def _expiry(values: Mapping[str, object]) -> int:
+    expiry = values["expiry_time"]
+    return int(expiry) if isinstance(expiry, str) and _digits(expiry) else -1
+
+
+def _plainly_storable(column: str, text: str) -> bool:
+    """A quick yes for short ASCII text without NUL; anything else goes to ``value_problem``."""
+    return len(text) <= COLUMN_LENGTHS[column] and text.isascii() and "\x00" not in text
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only, as the store requires of expiry_time (the SDK reads it with ``int()``)."""
+    return text.isascii() and text.isdigit()
+
+
+def _old_id(c: _Candidate) -> str:
+    raw = c.row.values.get("id")
+    if raw is None or raw == "":
+        return "(none)"
+    if c.id_problem is not None:
+        return "(unusable)"
+    return shown(raw)
+
+
+def _labelled(row: SourceRow, values: Values) -> str:
+    """The row's label, with its user when it has a storable one (user names are not secret)."""
+    user = values.get("user_name")
+    return f"{row.label}, user {shown(user)}" if user else row.label

@@ -1,0 +1,125 @@
+"""Operator tasks on the token table: list, delete one user's or id's token, purge dead tokens.
+
+Not part of the SDK's interface (the store is): these are for the ``zoho-tokenstore`` command and
+for applications' own housekeeping. Every write is one transaction, and a delete re-checks in its
+WHERE clause what the caller saw, so a row changed in between (a refresh, a new login) survives.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Final
+
+from sqlalchemy import Engine, and_, delete, false, or_, select
+from sqlalchemy import exc as sa_exc
+
+from .engine import read_engine, write_engine
+from .errors import database_error
+from .model import TABLE_NAME, token_table
+
+Row = dict[str, Any]
+
+#: What makes a row impossible to use again, for ``--help`` and the docs.
+DEAD_ROW_RULE: Final = (
+    "no refresh token, and either an access token whose expiry has passed or no credential at all"
+)
+
+
+def list_rows(engine: Engine, table_name: str = TABLE_NAME, user: str | None = None) -> list[Row]:
+    """Every row ordered by id, or only ``user``'s (an exact user name match)."""
+    table = token_table(table_name)
+    query = select(table).order_by(table.c.id)
+    if user is not None:
+        query = query.where(table.c.user_name == user)
+    try:
+        with read_engine(engine).connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+    except sa_exc.SQLAlchemyError as exc:
+        raise database_error("listing the tokens", exc) from exc
+
+
+def find_row(
+    engine: Engine,
+    table_name: str = TABLE_NAME,
+    *,
+    token_id: str | None = None,
+    user: str | None = None,
+) -> Row | None:
+    """The row with this id, or this user's row; ``None`` if there is none."""
+    table = token_table(table_name)
+    column, value = (table.c.id, token_id) if token_id is not None else (table.c.user_name, user)
+    try:
+        with read_engine(engine).connect() as connection:
+            row = connection.execute(select(table).where(column == value)).mappings().first()
+    except sa_exc.SQLAlchemyError as exc:
+        raise database_error("looking up the token", exc) from exc
+    return dict(row) if row is not None else None
+
+
+def delete_row(engine: Engine, row: Row, table_name: str = TABLE_NAME) -> bool:
+    """Delete the row the caller was shown (same id and user); ``False`` if it is gone already."""
+    table = token_table(table_name)
+    user = table.c.user_name
+    same_user = user.is_(None) if row["user_name"] is None else user == row["user_name"]
+    statement = delete(table).where(table.c.id == row["id"], same_user)
+    try:
+        with write_engine(engine).begin() as connection:
+            return connection.execute(statement).rowcount == 1
+    except sa_exc.SQLAlchemyError as exc:
+        raise database_error("deleting the token", exc) from exc
+
+
+def is_dead(row: Row, now_ms: int) -> bool:
+    """True for a row nothing can use again: see ``DEAD_ROW_RULE``.
+
+    A row with a grant token but no access token is kept: its one-time code may be unused (Zoho's
+    expire within minutes, but the row does not say when it was issued). Once an access token
+    exists the grant was spent, and without a refresh token an expired access token ends the row.
+    An access token without an expiry is kept: the SDK uses it until Zoho refuses it.
+    """
+    if row["refresh_token"]:
+        return False
+    if not row["access_token"]:
+        return not row["grant_token"]
+    expiry = row["expiry_time"]
+    return bool(expiry) and expiry.isascii() and expiry.isdigit() and int(expiry) < now_ms
+
+
+def purge(
+    engine: Engine,
+    table_name: str = TABLE_NAME,
+    *,
+    dry_run: bool = False,
+    now_ms: int | None = None,
+) -> list[Row]:
+    """Delete the dead rows (or, with ``dry_run``, only find them) and return them, in one transaction.
+
+    Each delete repeats the conditions on the values read, so a row refreshed or re-saved meanwhile
+    is kept and not reported.
+    """
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    table = token_table(table_name)
+    candidates = select(table).where(table.c.refresh_token.is_(None)).order_by(table.c.id)
+    try:
+        with write_engine(engine).begin() as connection:
+            dead = [
+                dict(r) for r in connection.execute(candidates).mappings() if is_dead(dict(r), now)
+            ]
+            if dry_run:
+                return dead
+            removed = []
+            for row in dead:
+                unchanged = [table.c[name] == row[name] for name in ("access_token", "expiry_time")]
+                statement = delete(table).where(
+                    table.c.id == row["id"],
+                    table.c.refresh_token.is_(None),
+                    or_(
+                        and_(table.c.access_token.is_(None), table.c.grant_token.is_(None)),
+                        and_(*unchanged) if row["access_token"] else false(),
+                    ),
+                )
+                if connection.execute(statement).rowcount == 1:
+                    removed.append(row)
+            return removed
+    except sa_exc.SQLAlchemyError as exc:
+        raise database_error("purging dead tokens", exc) from exc

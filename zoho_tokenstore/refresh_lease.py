@@ -1,0 +1,142 @@
+"""The refresh lease: which worker refreshes a token, claimed and released in short transactions.
+
+Every statement here is its own short transaction that commits at once, so nothing is held (no
+pooled connection, no open transaction, no row lock, no SQLite write lock, no session state) while
+the holder waits for Zoho. That also makes it safe behind PgBouncer in transaction pooling mode.
+
+- ``claim``: insert the lease row unless one exists (first writer wins), after deleting an expired
+  one (a crashed holder's); in the same transaction, read the token row as it is now.
+- ``save_and_release``: write the refreshed columns and delete the holder's lease, in one transaction.
+- ``release``: delete the holder's lease after a failed refresh.
+- ``read``: the token row and its lease, if any, in one SELECT (what waiting workers poll).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, RowMapping, Table, delete, insert, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .encrypted_columns import with_lookup_hashes
+from .engine import read_engine, write_engine
+from .errors import is_retryable
+from .model import OAuthTokenRow, lease_row_class
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    """The token row (``None`` if deleted) and the lease on it, as one read saw them."""
+
+    row: RowMapping | None
+    holder: str | None = None
+    #: Epoch milliseconds when the lease may be taken over; ``None`` when nobody holds one.
+    expires_at: int | None = None
+
+
+class RefreshLeases:
+    """The lease table of one token table, reached through the store's engine."""
+
+    def __init__(self, engine: Engine, row_class: type[OAuthTokenRow]) -> None:
+        self._reader = read_engine(engine)
+        self._writer = write_engine(engine)
+        self._dialect = engine.dialect.name
+        self._rows = row_class
+        self._leases = lease_row_class(row_class)
+
+    def read(self, token_id: str) -> LeaseState:
+        """The token row and its lease, read together in one statement."""
+        rows, leases = self._rows, self._leases
+        query = (
+            select(rows, leases.holder.label("lease_holder"), leases.expires_at)
+            .outerjoin(leases, leases.token_id == rows.id)
+            .where(rows.id == token_id)
+        )
+        with self._reader.connect() as connection:
+            found = connection.execute(query).mappings().first()
+        if found is None:
+            return LeaseState(None)
+        expires_at = found["expires_at"]
+        return LeaseState(
+            found,
+            holder=found["lease_holder"],
+            expires_at=int(expires_at) if expires_at is not None else None,
+        )
+
+    def claim(
+        self, token_id: str, holder: str, expires_at: int, take_over: str | None = None
+    ) -> LeaseState | None:
+        """Claim the lease as ``holder``; on success the token row as it is now, else ``None``.
+
+        ``take_over`` names the holder of an expired lease to delete first (a crashed worker's).
+        A race lost to another worker's claim returns ``None``, never an error.
+        """
+        try:
+            with self._writer.begin() as connection:
+                if take_over is not None:
+                    connection.execute(
+                        delete(self._leases).where(
+                            self._leases.token_id == token_id, self._leases.holder == take_over
+                        )
+                    )
+                values = {"token_id": token_id, "holder": holder, "expires_at": expires_at}
+                if not self._insert_if_absent(connection, values):
+                    return None
+                row = self._read_row(connection, token_id)
+        except sa_exc.SQLAlchemyError as exc:
+            if is_retryable(exc):  # a duplicate key or a deadlock: another worker won the race
+                return None
+            raise
+        return LeaseState(row, holder=holder, expires_at=expires_at)
+
+    def save_and_release(self, token_id: str, holder: str, changes: Mapping[str, str]) -> None:
+        """Store the refreshed columns and end the holder's lease, in one transaction.
+
+        Saved even if the lease was taken over meanwhile: the new token is valid either way.
+        """
+        with self._writer.begin() as connection:
+            # with_lookup_hashes: a new refresh token must be found by its own hash.
+            table = cast(Table, self._rows.__table__)
+            connection.execute(
+                update(self._rows)
+                .where(self._rows.id == token_id)
+                .values(with_lookup_hashes(table, dict(changes)))
+            )
+            self._delete(connection, token_id, holder)
+
+    def release(self, token_id: str, holder: str) -> None:
+        """End the holder's lease without saving anything (the refresh failed)."""
+        with self._writer.begin() as connection:
+            self._delete(connection, token_id, holder)
+
+    def _delete(self, connection: Connection, token_id: str, holder: str) -> None:
+        leases = self._leases
+        connection.execute(
+            delete(leases).where(leases.token_id == token_id, leases.holder == holder)
+        )
+
+    def _read_row(self, connection: Connection, token_id: str) -> RowMapping | None:
+        query = select(self._rows).where(self._rows.id == token_id)
+        return connection.execute(query).mappings().first()
+
+    def _insert_if_absent(self, connection: Connection, values: Mapping[str, Any]) -> bool:
+        """Insert the lease unless the token has one already; whether this call inserted it."""
+        leases = self._leases
+        if self._dialect == "postgresql":
+            # psycopg reports no row count for ON CONFLICT DO NOTHING here; RETURNING tells.
+            claim = postgresql.insert(leases).values(values)
+            claim = claim.on_conflict_do_nothing(index_elements=[leases.token_id])
+            return connection.execute(claim.returning(leases.token_id)).first() is not None
+        if self._dialect == "sqlite":
+            lite = sqlite.insert(leases).values(values)
+            lite = lite.on_conflict_do_nothing(index_elements=[leases.token_id])
+            return connection.execute(lite).rowcount == 1
+        if self._dialect in ("mysql", "mariadb"):
+            # IGNORE turns only the duplicate key into "0 rows": the values are ours and fit.
+            ignored = insert(leases).values(values).prefix_with("IGNORE")
+            return connection.execute(ignored).rowcount == 1
+        # Elsewhere a duplicate raises IntegrityError, which claim() takes as a lost race.
+        return connection.execute(insert(leases).values(values)).rowcount == 1

@@ -1,0 +1,43 @@
+"""``revoke_token(id)``: what ``OAuthToken.revoke(id)`` does, on every SDK generation.
+
+zohocrmsdk7_0 and 6_0 build ``OAuthToken()`` with no arguments inside ``revoke``, which raises
+``MANDATORY VALUE ERROR`` before the store is ever asked, so their ``revoke`` cannot work with any
+store. This does the same steps as zohocrmsdk8_0's: look the token up by id in the initialized
+SDK's store, then post its refresh token to the accounts server's revoke endpoint. Like the SDK, it
+leaves the row in place (``OAuthToken.remove()`` deletes it).
+"""
+
+from __future__ import annotations
+
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
+from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+from zohocrmsdk.src.com.zoho.crm.api.util.constants import Constants
+
+
+def revoke_token(token_id: str) -> bool:
+    """Revoke the stored token ``token_id`` at Zoho; ``False`` if no refresh token is stored for it.
+
+    Uses the current SDK initializer's store and accounts URL, as ``OAuthToken.revoke`` does, and
+    raises as it does: an ``SDKException`` as is, anything else wrapped in one.
+    """
+    try:
+        initializer = Initializer.get_initializer()
+        if initializer is None:
+            raise SDKException(
+                Constants.SDK_UNINITIALIZATION_ERROR, Constants.SDK_UNINITIALIZATION_MESSAGE
+            )
+        probe = OAuthToken(id=token_id)  # id only: the store matches it by id, never refreshes
+        initializer.store.find_token(probe)
+        refresh_token = probe.get_refresh_token()
+        if refresh_token is None:
+            return False
+        url = str(initializer.environment.accounts_url) + Constants.REVOKE_URL
+        return bool(OAuthToken.revoke_refresh_token(refresh_token, url))
+    except SDKException:
+        raise
+    except Exception as exc:  # the SDK's own revoke wraps every other failure the same way
+        raise SDKException(cause=exc) from exc
+
+
+__all__ = ["revoke_token"]

@@ -1,0 +1,44 @@
+"""The SDK initializer a token lookup runs for, on every SDK generation.
+
+``Initializer.switch_user`` builds a new initializer and looks its token up at once. zohocrmsdk8_0
+makes it the thread's initializer first; zohocrmsdk7_0 and 6_0 only afterwards, so during that
+first lookup ``Initializer.get_initializer()`` still returns the previous one, with the previous
+environment (accounts URL) and SDK settings. Refresh-ahead must refresh for the user being switched
+to, so it takes the new initializer from ``switch_user``'s frame while that call is running. This is
+only consulted on a refresh (not on a plain read), and it finds nothing on 8_0 that
+``get_initializer()`` did not already return.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import FrameType
+from typing import Any, Final
+
+from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+
+#: How far up the stack ``switch_user`` can be: store -> SDK get_token -> generate_token -> it.
+_MAX_DEPTH: Final = 16
+
+_SWITCH_USER_CODE: Final = Initializer.switch_user.__code__
+
+
+def current_initializer() -> Any:
+    """The initializer the SDK is looking a token up for: ``switch_user``'s new one, if running."""
+    switching = _switching_initializer(sys._getframe(1))
+    return switching if switching is not None else Initializer.get_initializer()
+
+
+def _switching_initializer(frame: FrameType | None) -> Any:
+    """The ``initializer`` local of the nearest running ``Initializer.switch_user`` call, if any."""
+    for _ in range(_MAX_DEPTH):
+        if frame is None:
+            return None
+        if frame.f_code is _SWITCH_USER_CODE:
+            candidate = frame.f_locals.get("initializer")
+            return candidate if isinstance(candidate, Initializer) else None
+        frame = frame.f_back
+    return None
+
+
+__all__ = ["current_initializer"]

@@ -1,0 +1,102 @@
+"""``StandInKit``: a running stand-in Zoho plus what a test needs to point the SDK at it and look back.
+
+The ``zoho_standin`` pytest fixture (``pytest_plugin``) hands one to each test; ``running_kit`` is
+the same without pytest.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+
+from .sdk_log import SdkLogEntry, SdkLogRecorder, recorded_sdk_log
+from .sdk_state import preserved_sdk_state
+from .standin_zoho import StandInRequest, StandInUser, StandInZoho
+
+DEFAULT_EMAIL: Final = "user@example.com"
+DEFAULT_ZGID: Final = "10000001"
+
+
+class StandInKit:
+    """A running ``StandInZoho`` with one registered user, and the SDK's log recorded.
+
+    ``server`` is the stand-in itself: add users (``add_user``), make access tokens expire
+    (``expires_in``, ``invalidate_access_tokens``), count calls. ``initialize_sdk`` points the
+    real SDK at it; ``requests`` and ``calls`` say what it received.
+    """
+
+    def __init__(self, server: StandInZoho, workdir: Path, sdk_log: SdkLogRecorder) -> None:
+        self.server = server
+        self.workdir = workdir
+        self.user: StandInUser = server.add_user(DEFAULT_EMAIL, zgid=DEFAULT_ZGID)
+        self._sdk_log = sdk_log
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``: accounts, CRM API and api_domain all live here."""
+        return self.server.base_url
+
+    def grant_token(self, email: str | None = None) -> OAuthToken:
+        """An ``OAuthToken`` with the stand-in's client and a fresh grant code for ``email``."""
+        return OAuthToken(
+            client_id=self.server.DEFAULT_CLIENT_ID,
+            client_secret=self.server.DEFAULT_CLIENT_SECRET,
+            grant_token=self.server.issue_grant_code(email or self.user.email),
+        )
+
+    def refresh_token(self, refresh_token: str) -> OAuthToken:
+        """An ``OAuthToken`` as a restarted app builds it: the stand-in's client and a refresh token."""
+        return OAuthToken(
+            client_id=self.server.DEFAULT_CLIENT_ID,
+            client_secret=self.server.DEFAULT_CLIENT_SECRET,
+            refresh_token=refresh_token,
+        )
+
+    def initialize_sdk(
+        self, store: Any, token: OAuthToken | None = None, *, logger: Any = None
+    ) -> OAuthToken:
+        """``Initializer.initialize`` against the stand-in with ``store``; returns the SDK's token.
+
+        ``token`` defaults to a fresh grant for ``user`` (a first login). The SDK's field metadata
+        goes under ``workdir``, never into the working directory.
+        """
+        token = token if token is not None else self.grant_token()
+        resources = self.workdir / "sdk-resources"
+        resources.mkdir(parents=True, exist_ok=True)
+        self.server.initialize_sdk(token, store, str(resources), logger)
+        return token
+
+    @property
+    def requests(self) -> list[StandInRequest]:
+        """Every request the stand-in answered, in order: method, path, status."""
+        return self.server.requests
+
+    @property
+    def calls(self) -> Counter[str]:
+        """Requests per endpoint: ``token:authorization_code``, ``token:refresh_token``, ``records``..."""
+        return self.server.calls
+
+    @property
+    def sdk_errors(self) -> list[SdkLogEntry]:
+        """Errors the SDK logged and nobody took yet; a failing ``save_token`` shows up only here."""
+        return self._sdk_log.errors
+
+    def take_sdk_errors(self) -> list[SdkLogEntry]:
+        """Return and forget the SDK's logged errors, for a test that expects them."""
+        return self._sdk_log.take_errors()
+
+
+@contextmanager
+def running_kit(workdir: Path) -> Iterator[StandInKit]:
+    """A ``StandInKit`` on a clean SDK; afterwards the server is stopped and the SDK state restored."""
+    with (
+        preserved_sdk_state(),
+        recorded_sdk_log() as sdk_log,
+        StandInZoho() as server,
+    ):
+        yield StandInKit(server, workdir, sdk_log)

@@ -1,0 +1,54 @@
+"""How a stored token is shown to a person or a script, secrets masked: one place for CLI and demo."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+
+from .masking import mask
+from .model import COLUMN_NAMES
+from .token_codec import token_values_unchecked
+
+#: Columns shown only masked: ``***`` plus at most the last 4 characters of a long value.
+SECRET_COLUMNS: Final = frozenset({"client_secret", "refresh_token", "access_token", "grant_token"})
+
+Shown = dict[str, str | None]
+
+
+def masked_fields(token: OAuthToken | Mapping[str, Any]) -> Shown:
+    """Every column of a token or table row, secrets masked and empty values ``None`` (for JSON)."""
+    values = (
+        token_values_unchecked(token)
+        if isinstance(token, OAuthToken)
+        else {column: token[column] for column in COLUMN_NAMES}
+    )
+    return {
+        column: None if value in (None, "") else mask(value) if column in SECRET_COLUMNS else value
+        for column, value in values.items()
+    }
+
+
+def token_line(token: OAuthToken | Mapping[str, Any], now_ms: int | None = None) -> str:
+    """One line for a person: who the token belongs to, which credentials it has, when it expires."""
+    shown = masked_fields(token)
+    return (
+        f"id={shown['id'] or '-'} user={shown['user_name'] or '-'}"
+        f" client_id={shown['client_id'] or '-'} client_secret={shown['client_secret'] or '-'}"
+        f" refresh={shown['refresh_token'] or '-'} access={shown['access_token'] or '-'}"
+        f" grant={shown['grant_token'] or '-'} {expiry_text(shown['expiry_time'], now_ms)}"
+        f" api_domain={shown['api_domain'] or '-'}"
+    )
+
+
+def expiry_text(expiry_time: str | None, now_ms: int | None = None) -> str:
+    """``expires in N s``, ``expired N s ago`` or ``no expiry`` for the SDK's epoch milliseconds."""
+    if not expiry_time:
+        return "no expiry"
+    if not (expiry_time.isascii() and expiry_time.isdigit()):
+        return "expiry unreadable"
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    left = (int(expiry_time) - now) // 1000
+    return f"expires in {left} s" if left >= 0 else f"expired {-left} s ago"
