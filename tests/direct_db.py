@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL
 
 from pgbouncer import direct_url
-from zoho_tokenstore.model import LEASE_SUFFIX, TABLE_NAME, token_table
+from zoho_tokenstore.model import COLUMN_NAMES, LEASE_SUFFIX, TABLE_NAME, token_table
 
 
 @contextmanager
@@ -48,10 +48,14 @@ def schema_differences(url: URL, table_name: str = TABLE_NAME) -> list[object]:
 
 
 def read_rows(url: URL, table_name: str = TABLE_NAME) -> list[dict[str, object]]:
-    """The token table's rows as dicts, ordered by id, read on a fresh connection."""
+    """The token table's rows as dicts, ordered by id, read on a fresh connection.
+
+    The token's own columns only: the lookup-hash columns are the store's business (encryption).
+    """
     table = token_table(table_name)
+    columns = [table.c[name] for name in COLUMN_NAMES]
     with _engine(url) as engine, engine.connect() as connection:
-        result = connection.execute(sa.select(table).order_by(table.c.id))
+        result = connection.execute(sa.select(*columns).order_by(table.c.id))
         return [dict(row) for row in result.mappings()]
 
 

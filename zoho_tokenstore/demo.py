@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TextIO
 
+from sqlalchemy import select
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.record import RecordOperations
 from zohocrmsdk.src.com.zoho.crm.api.record import ResponseWrapper as RecordsWrapper
@@ -21,6 +23,7 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 from .engine import build_engine, masked_url
 from .migration import current_revision, upgrade
+from .model import token_table
 from .store import SQLAlchemyTokenStore
 from .testing.sdk_log import SdkLogRecorder, recorded_sdk_log
 from .testing.sdk_state import preserved_sdk_state, reset_sdk_state
@@ -49,10 +52,19 @@ class DemoReport:
     calls: dict[str, int] = field(default_factory=dict)
 
 
-def run_demo(url: str = DEFAULT_DEMO_URL, out: TextIO | None = None) -> DemoReport:
-    """Migrate ``url``, then log in, call the API, expire, refresh and restart against the stand-in."""
+def run_demo(
+    url: str = DEFAULT_DEMO_URL,
+    out: TextIO | None = None,
+    encryption_keys: Sequence[str | bytes] | None = None,
+) -> DemoReport:
+    """Migrate ``url``, then log in, call the API, expire, refresh and restart against the stand-in.
+
+    With ``encryption_keys`` the store encrypts, and the login step also shows the row as the
+    database holds it (ciphertext, lookup hashes) beside what the SDK gets.
+    """
     say = _Printer(out)
     report = DemoReport(url=masked_url(url))
+    keys = list(encryption_keys) if encryption_keys else None
     say(
         "Zoho token store demo: the real Zoho CRM SDK keeps its OAuth tokens in your database.\n"
         "It talks to a local stand-in for Zoho, so no account and no internet are needed.\n"
@@ -75,8 +87,10 @@ def run_demo(url: str = DEFAULT_DEMO_URL, out: TextIO | None = None) -> DemoRepo
             f"a stand-in Zoho server listens on {zoho.base_url}",
             f"(accounts + CRM API, one user {DEMO_EMAIL}; SDK files go to a temp dir)",
         )
-        with SQLAlchemyTokenStore(url) as store:
+        with SQLAlchemyTokenStore(url, encryption_keys=keys) as store:
             _login(zoho, store, Path(workdir), report, say, sdk_errors)
+            if keys:
+                _show_encrypted_row(store, url, say)
             say.step(
                 "API call",
                 _get_leads(sdk_errors),
@@ -84,9 +98,9 @@ def run_demo(url: str = DEFAULT_DEMO_URL, out: TextIO | None = None) -> DemoRepo
                 "it is valid, so nothing was refreshed or written",
             )
             _expire_and_refresh(zoho, store, report, say, sdk_errors)
-        _restart(zoho, url, Path(workdir), report, say, sdk_errors)
+        _restart(zoho, url, keys, Path(workdir), report, say, sdk_errors)
         report.calls = dict(sorted(zoho.calls.items()))
-    with SQLAlchemyTokenStore(url) as store:
+    with SQLAlchemyTokenStore(url, encryption_keys=keys) as store:
         row = _require_row(store, "at the end")
         others = len(store.get_tokens()) - 1
     say("\nWhat is stored now (secrets masked):\n  " + _describe(row))
@@ -196,6 +210,7 @@ def _expire_and_refresh(
 def _restart(
     zoho: StandInZoho,
     url: str,
+    keys: list[str | bytes] | None,
     workdir: Path,
     report: DemoReport,
     say: _Printer,
@@ -203,7 +218,7 @@ def _restart(
 ) -> None:
     reset_sdk_state()  # as a new process starts
     before = dict(zoho.calls)
-    with SQLAlchemyTokenStore(url) as store:
+    with SQLAlchemyTokenStore(url, encryption_keys=keys) as store:
         token = OAuthToken(
             client_id=zoho.DEFAULT_CLIENT_ID,
             client_secret=zoho.DEFAULT_CLIENT_SECRET,
@@ -226,6 +241,44 @@ def _restart(
         "refresh_token); find_token matched the row by its refresh token, so the SDK used the",
         "stored access token: no login, no refresh, nothing written",
     )
+
+
+def _show_encrypted_row(store: SQLAlchemyTokenStore, url: str, say: _Printer) -> None:
+    """The demo user's row twice: as the database holds it, and as the SDK gets it from the store."""
+    table = token_table()
+    engine = build_engine(url)
+    try:
+        with engine.connect() as connection:
+            held = (
+                connection.execute(select(table).where(table.c.user_name == DEMO_USER_NAME))
+                .mappings()
+                .one()
+            )
+    finally:
+        engine.dispose()
+    token = _require_row(store, "after logging in")
+    lines = [
+        f"the store encrypts under key {store.key_fingerprints[0]} (a fingerprint, not the key):",
+        "  as the database holds it (what a stolen dump or backup shows):",
+    ]
+    for column in ("client_secret", "refresh_token", "access_token", "grant_token"):
+        lines.append(f"    {column:<18} {_clipped(held[column])}")
+    lines.append(
+        f"    {'refresh_token_hash':<18} {_clipped(held['refresh_token_hash'])}  (HMAC, for lookups)"
+    )
+    lines.append(
+        f"    {'user_name':<18} {held['user_name']}  (user, client id, expiry, URLs stay readable)"
+    )
+    lines.append("  as the SDK gets it from the store (decrypted; masked here):")
+    lines.append("    " + token_line(token))
+    say.step("Encrypted", *lines)
+
+
+def _clipped(value: str | None) -> str:
+    """A stored value shortened for display (ciphertext is not secret, but it is long)."""
+    if value is None:
+        return "NULL"
+    return value if len(value) <= 40 else f"{value[:32]}... ({len(value)} characters)"
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
 """The ``oauthtoken`` table as a typed SQLAlchemy 2.x declarative model: the one source of the schema.
 
-Column names are those of the SDK's ``DBStore`` so existing DBStore tables can be adopted. Lengths are
-ones every backend accepts in an index (MariaDB's utf8mb4 index key limit is 3072 bytes = 768 chars).
+Column names are those of the SDK's ``DBStore`` so existing DBStore tables can be adopted. The
+credential columns are wide enough for the Fernet ciphertext of the longest value the store accepts
+(``ciphertext_length``); the value limits themselves are in ``COLUMN_LENGTHS``. Lookups by a credential
+go through its keyed-hash column (see ``encryption``); the plaintext indexes that remain for stores
+without keys are hash indexes on PostgreSQL (no btree size limit) and prefix indexes on MySQL/MariaDB
+(whose utf8mb4 index key limit is 3072 bytes = 768 characters).
 The schema itself is created only by the Alembic revisions in ``migrations/``; a test proves they agree.
 """
 
@@ -33,6 +37,41 @@ NAMING_CONVENTION: Final = {
 }
 
 
+#: The longest value the store accepts in each credential column, in characters.
+TOKEN_CHARS: Final = 512
+CLIENT_SECRET_CHARS: Final = 255
+
+#: MySQL/MariaDB index only this many leading characters of a credential column (equality still
+#: compares whole values); a plaintext Zoho token is about 70 characters.
+PLAINTEXT_INDEX_PREFIX: Final = 255
+
+
+def ciphertext_length(chars: int) -> int:
+    """Characters of the Fernet token of a ``chars``-character value (up to 4 UTF-8 bytes each).
+
+    Fernet: version (1) + timestamp (8) + IV (16) + AES-CBC with PKCS7 padding + HMAC (32) bytes,
+    then URL-safe base64 with padding.
+    """
+    raw = 1 + 8 + 16 + 16 * ((4 * chars) // 16 + 1) + 32
+    return 4 * -(-raw // 3)
+
+
+TOKEN_COLUMN_LENGTH: Final = ciphertext_length(TOKEN_CHARS)  # 2828
+CLIENT_SECRET_COLUMN_LENGTH: Final = ciphertext_length(CLIENT_SECRET_CHARS)  # 1444
+#: An HMAC-SHA256 in hex.
+HASH_LENGTH: Final = 64
+
+
+def _plaintext_index(column: str) -> Index:
+    """The index of a credential column, for lookups of values written without keys."""
+    return Index(
+        None,
+        column,
+        mysql_length={column: PLAINTEXT_INDEX_PREFIX},
+        postgresql_using="hash",
+    )
+
+
 class Base(DeclarativeBase):
     """Declarative base whose metadata carries the naming convention."""
 
@@ -50,21 +89,38 @@ class OAuthTokenRow(Base):
         # One row per user; rows without a user name (access-token-only logins) are allowed.
         UniqueConstraint("user_name"),
         # find_token matches by these; each lookup must be an index seek, not a scan.
-        Index(None, "access_token"),
-        Index(None, "grant_token"),
-        Index(None, "refresh_token"),
+        Index(None, "access_token_hash"),
+        Index(None, "grant_token_hash"),
+        Index(None, "refresh_token_hash"),
+        _plaintext_index("access_token"),
+        _plaintext_index("grant_token"),
+        _plaintext_index("refresh_token"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_name: Mapped[str | None] = mapped_column(String(512))
     client_id: Mapped[str | None] = mapped_column(String(255))
-    client_secret: Mapped[str | None] = mapped_column(String(255))
-    refresh_token: Mapped[str | None] = mapped_column(String(512))
-    access_token: Mapped[str | None] = mapped_column(String(512))
-    grant_token: Mapped[str | None] = mapped_column(String(512))
+    # Encrypted when the store has keys (a Fernet token), plaintext otherwise.
+    client_secret: Mapped[str | None] = mapped_column(
+        String(CLIENT_SECRET_COLUMN_LENGTH), info={"value_length": CLIENT_SECRET_CHARS}
+    )
+    refresh_token: Mapped[str | None] = mapped_column(
+        String(TOKEN_COLUMN_LENGTH), info={"value_length": TOKEN_CHARS}
+    )
+    access_token: Mapped[str | None] = mapped_column(
+        String(TOKEN_COLUMN_LENGTH), info={"value_length": TOKEN_CHARS}
+    )
+    grant_token: Mapped[str | None] = mapped_column(
+        String(TOKEN_COLUMN_LENGTH), info={"value_length": TOKEN_CHARS}
+    )
     expiry_time: Mapped[str | None] = mapped_column(String(20))
     redirect_url: Mapped[str | None] = mapped_column(String(1024))
     api_domain: Mapped[str | None] = mapped_column(String(255))
+    # HMAC-SHA256 of each credential under a key derived from the newest encryption key (NULL
+    # for values written without keys); find_token matches these, never the ciphertext.
+    refresh_token_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    access_token_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    grant_token_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
 
     def __repr__(self) -> str:
         # Never show secrets: only the id, the user and which credentials are present.
@@ -93,13 +149,15 @@ TOKEN_TABLE: Final[Table] = OAuthTokenRow.__table__  # type: ignore[assignment]
 #: The refresh lease table of ``oauthtoken``; each other token table gets its own copy.
 LEASE_TABLE: Final[Table] = RefreshLeaseRow.__table__  # type: ignore[assignment]
 
-#: Column names in the table's order; the store reads and writes exactly these.
-COLUMN_NAMES: Final = tuple(c.name for c in TOKEN_TABLE.columns)
+#: The columns that hold the token's own values (not the lookup hashes), in the table's order: what
+#: the store reads into and writes from an ``OAuthToken``.
+COLUMN_NAMES: Final = tuple(c.name for c in TOKEN_TABLE.columns if not c.name.endswith("_hash"))
 
-#: Maximum length of each column, for validating values before they reach the database.
+#: The longest value the store accepts in each column, checked before values reach the database.
 COLUMN_LENGTHS: Final = {
-    c.name: int(c.type.length)  # type: ignore[attr-defined]
+    c.name: int(c.info.get("value_length") or c.type.length)  # type: ignore[attr-defined]
     for c in TOKEN_TABLE.columns
+    if c.name in COLUMN_NAMES
 }
 
 
@@ -164,7 +222,7 @@ def _renamed_table(name: str) -> Table:
     of their own from the naming convention; the schema is still modelled once."""
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     columns = [
-        Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+        Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable, info=dict(c.info))
         for c in TOKEN_TABLE.columns
     ]
     uniques = [
@@ -173,7 +231,12 @@ def _renamed_table(name: str) -> Table:
         if isinstance(constraint, UniqueConstraint)
     ]
     indexes = [
-        Index(None, *(c.name for c in index.columns), unique=bool(index.unique))
+        Index(
+            None,
+            *(c.name for c in index.columns),
+            unique=bool(index.unique),
+            **index.dialect_kwargs,
+        )
         for index in TOKEN_TABLE.indexes
     ]
     table = Table(name, metadata, *columns, *uniques, *indexes)

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, RowMapping, delete, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, Table, delete, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .encrypted_columns import with_lookup_hashes
 from .engine import read_engine, write_engine
 from .errors import is_retryable
 from .model import OAuthTokenRow, lease_row_class
@@ -97,8 +98,12 @@ class RefreshLeases:
         Saved even if the lease was taken over meanwhile: the new token is valid either way.
         """
         with self._writer.begin() as connection:
+            # with_lookup_hashes: a new refresh token must be found by its own hash.
+            table = cast(Table, self._rows.__table__)
             connection.execute(
-                update(self._rows).where(self._rows.id == token_id).values(dict(changes))
+                update(self._rows)
+                .where(self._rows.id == token_id)
+                .values(with_lookup_hashes(table, dict(changes)))
             )
             self._delete(connection, token_id, holder)
 

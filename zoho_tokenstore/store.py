@@ -13,13 +13,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
     Select,
+    Table,
     bindparam,
     case,
     delete,
@@ -33,8 +34,17 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
+from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from .database_url import DatabaseURLError
+from .encrypted_columns import (
+    credential_match,
+    credential_params,
+    keyed_row_class,
+    unreadable_row_id,
+    with_lookup_hashes,
+)
+from .encryption import TokenCipher, UnreadableValue, unreadable_row_error
 from .engine import build_engine, masked_url, read_engine, store_view, write_engine
 from .errors import database_error, store_error
 from .exact_match import exact_match_problem
@@ -85,6 +95,12 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             sees it, so threads and processes sharing the database never refresh in parallel (see
             ``zoho_tokenstore.refresh``). ``True`` (default) uses ``RefreshAhead()``; ``False`` leaves
             refreshing to the SDK; a ``RefreshAhead(...)`` sets the margin and timeouts.
+        encryption_keys: Fernet keys (``zoho-tokenstore keygen``, bytes or text), newest first.
+            With keys, tokens and the client secret are stored encrypted under the newest key and
+            found through keyed hashes; rows under an older key or written without keys still read
+            (``zoho-tokenstore encrypt`` rewrites them). Without keys values are stored as given,
+            and a table holding encrypted values is refused rather than handed to the SDK. See
+            ``docs/encryption.md``.
     """
 
     def __init__(
@@ -96,14 +112,18 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         engine_options: Mapping[str, Any] | None = None,
         refresh_ahead: RefreshAhead | bool = True,
         table_name: str = TABLE_NAME,
+        encryption_keys: Sequence[bytes | str] | None = None,
     ) -> None:
         sdk_problem = installed_sdk_problem()
         if sdk_problem is not None:  # several SDK generations, or an unsupported one
             raise store_error(f"SQLAlchemyTokenStore: {sdk_problem}")
         try:
-            self._row_class: type[OAuthTokenRow] = token_row_class(table_name)
+            token_row_class(table_name)  # refuses a name that is not a plain identifier
         except ValueError as exc:
             raise store_error(f"SQLAlchemyTokenStore: {exc}") from exc
+        self._cipher = TokenCipher(encryption_keys) if encryption_keys is not None else None
+        # The store's own class, derived from the model: its encrypted columns carry its keys.
+        self._row_class: type[OAuthTokenRow] = keyed_row_class(table_name, self._cipher)
         self._table_name = table_name
         self._owns_engine = not isinstance(url, Engine)
         try:
@@ -122,20 +142,19 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         self._refresher = Refresher(self._engine, self._row_class, policy) if policy else None
         row = self._row_class
         self._by_id = select(row).where(row.id == bindparam("value"))
-        columns = {
-            "user_name": row.user_name,
-            "access_token": row.access_token,
-            "grant_token": row.grant_token,
-            "refresh_token": row.refresh_token,
-        }
         self._by_column: dict[str, Select[Any]] = {
-            name: select(row).where(column == bindparam("value")).limit(1)
-            for name, column in columns.items()
+            "user_name": select(row).where(row.user_name == bindparam("value")).limit(1)
         }
-        grant_match = row.grant_token == bindparam("grant")
+        table = self._table = cast(Table, row.__table__)
+        for name in ("access_token", "grant_token", "refresh_token"):
+            # Credentials are matched by keyed hash (and as written before encryption).
+            match = credential_match(table, name, "value")
+            self._by_column[name] = select(row).where(match).limit(1)
+        grant_match = credential_match(table, "grant_token", "grant")
+        refresh_match = credential_match(table, "refresh_token", "refresh")
         self._by_grant_or_refresh = (
             select(row)
-            .where(or_(grant_match, row.refresh_token == bindparam("refresh")))
+            .where(or_(grant_match, refresh_match))
             .order_by(case((grant_match, 0), else_=1))  # a grant-token match wins, as in FileStore
             .limit(1)
         )
@@ -151,7 +170,13 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         return self._engine
 
     def __repr__(self) -> str:
-        return f"SQLAlchemyTokenStore(url={masked_url(self._engine)!r})"
+        keys = f", keys={list(self._cipher.fingerprints)}" if self._cipher is not None else ""
+        return f"SQLAlchemyTokenStore(url={masked_url(self._engine)!r}{keys})"
+
+    @property
+    def key_fingerprints(self) -> tuple[str, ...]:
+        """Non-secret fingerprints of the encryption keys, newest first (empty without keys)."""
+        return self._cipher.fingerprints if self._cipher is not None else ()
 
     # -- the SDK's TokenStore interface -----------------------------------------------------
 
@@ -169,7 +194,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         if row is None:
             return None
         # Only get_token passes an id-less token; revoke() passes an id and must not refresh.
-        fresh = self._fresh(row) if token.get_id() is None else row
+        fresh = self._fresh("find_token", row) if token.get_id() is None else row
         if fresh is not row:
             adopt_refreshed(token, fresh)
         fill_empty_fields(token, fresh)
@@ -181,7 +206,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         row = self._read_one("find_token_by_id", self._by_id, {"value": token_id})
         if row is None:
             raise store_error(f"find_token_by_id: no stored token has the id {_shown(token_id)}")
-        return token_from_row(self._fresh(row))
+        return token_from_row(self._fresh("find_token_by_id", row))
 
     def save_token(self, token: OAuthToken) -> None:
         """Update the token's row (by id, else by the find_token criteria) or insert a new one.
@@ -237,11 +262,14 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         """Every stored token, complete, ordered by id (the SDK never calls this; tools do)."""
         self._check_open()
         everything = select(self._row_class).order_by(self._row_class.id)
-        rows = read(
-            self._reader,
-            "get_tokens",
-            lambda connection: connection.execute(everything).mappings().all(),
-        )
+
+        def every_row(connection: Connection) -> Sequence[Mapping[Any, Any]]:
+            try:
+                return connection.execute(everything).mappings().all()
+            except UnreadableValue as exc:
+                raise self._unreadable("get_tokens", connection, exc, None, {}) from exc
+
+        rows = read(self._reader, "get_tokens", every_row)
         return [token_from_row(row) for row in rows]
 
     def delete_tokens(self) -> None:
@@ -290,30 +318,54 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         if self._closed:
             raise store_error("the token store is closed")
 
-    def _fresh(self, row: Mapping[str, Any]) -> Mapping[Any, Any]:
+    def _fresh(self, operation: str, row: Mapping[str, Any]) -> Mapping[Any, Any]:
         """The row, refreshed first if it is about to expire and refresh-ahead is on."""
-        return row if self._refresher is None else self._refresher.fresh(row)
+        if self._refresher is None:
+            return row
+        try:
+            return self._refresher.fresh(row)
+        except UnreadableValue as exc:  # the row changed under an unknown key while we waited
+            raise unreadable_row_error(operation, str(row["id"]), exc.fingerprints) from exc
 
-    def _lookup(self, values: Values) -> tuple[Select[Any], dict[str, str]] | None:
+    def _unreadable(
+        self,
+        operation: str,
+        connection: Connection,
+        error: UnreadableValue,
+        where: Any,
+        params: Mapping[str, Any],
+    ) -> SDKException:
+        """Name the row no configured key opens (found with a raw re-read: the error path only)."""
+        try:
+            row_id = unreadable_row_id(connection, self._table, where, params)
+        except sa_exc.SQLAlchemyError:
+            row_id = None
+        return unreadable_row_error(operation, row_id, error.fingerprints)
+
+    def _lookup(self, values: Values) -> tuple[Select[Any], dict[str, Any]] | None:
         """The one query that finds the row for these values, or ``None`` if nothing can match."""
         has_client = values["client_id"] is not None and values["client_secret"] is not None
         no_client = values["client_id"] is None and values["client_secret"] is None
         if _searchable(values, "id"):
-            return self._by_id, {"value": values["id"]}  # type: ignore[dict-item]
+            return self._by_id, {"value": values["id"]}
         if _searchable(values, "user_name"):
-            return self._by_column["user_name"], {"value": values["user_name"]}  # type: ignore[dict-item]
+            return self._by_column["user_name"], {"value": values["user_name"]}
+        table = self._table
         if no_client and _searchable(values, "access_token"):
-            return self._by_column["access_token"], {"value": values["access_token"]}  # type: ignore[dict-item]
+            access = str(values["access_token"])
+            return self._by_column["access_token"], credential_params(table, "value", access)
         if not has_client:
             return None
         grant = values["grant_token"] if _searchable(values, "grant_token") else None
         refresh = values["refresh_token"] if _searchable(values, "refresh_token") else None
         if grant is not None and refresh is not None:
-            return self._by_grant_or_refresh, {"grant": grant, "refresh": refresh}
+            params = credential_params(table, "grant", grant)
+            params.update(credential_params(table, "refresh", refresh))
+            return self._by_grant_or_refresh, params
         if grant is not None:
-            return self._by_column["grant_token"], {"value": grant}
+            return self._by_column["grant_token"], credential_params(table, "value", grant)
         if refresh is not None:
-            return self._by_column["refresh_token"], {"value": refresh}
+            return self._by_column["refresh_token"], credential_params(table, "value", refresh)
         return None
 
     def _save_in(self, connection: Connection, values: Values) -> Saved:
@@ -326,7 +378,10 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         (deleted meanwhile by another transaction) retries the save in a new transaction.
         """
         row = self._row_class
-        changes = {k: v for k, v in values.items() if v is not None and k != "id"}
+        # with_lookup_hashes: every credential written gets its keyed hash (NULL without keys).
+        changes = with_lookup_hashes(
+            self._table, {k: v for k, v in values.items() if v is not None and k != "id"}
+        )
         token_id = values["id"]
         if token_id is not None:
             empty: list[ColumnElement[bool]] = [
@@ -337,13 +392,18 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 return token_id, None
         stored = None
         for query, params in self._save_targets(values):
-            found = connection.execute(query, params).first()
+            try:
+                found = connection.execute(query, params).first()
+            except UnreadableValue as exc:
+                where = query.whereclause
+                raise self._unreadable("save_token", connection, exc, where, params) from exc
             if found is not None:
                 stored = found._mapping
                 break
         if stored is None:
             row_id = token_id or new_token_id()
-            connection.execute(insert(row).values({**values, "id": row_id}))
+            new_row = with_lookup_hashes(self._table, {**values, "id": row_id})
+            connection.execute(insert(row).values(new_row))
             return row_id, None
         located = update(row).where(row.id == stored["id"]).values(changes)
         if connection.execute(located).rowcount != 1:
@@ -358,7 +418,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         stored = found._mapping
         return all(stored[k] == v for k, v in values.items() if v is not None and k != "id")
 
-    def _save_targets(self, values: Values) -> list[tuple[Select[Any], dict[str, str]]]:
+    def _save_targets(self, values: Values) -> list[tuple[Select[Any], dict[str, Any]]]:
         """Where a saved token's row may be, in order: by id (else by user name), else as find_token."""
         if values["id"] is None:
             query = self._lookup(values)
@@ -377,7 +437,11 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
 
         def first(connection: Connection) -> Mapping[Any, Any] | None:
             # .first() and the row's own mapping: a MappingResult per call costs ~5% here.
-            row = connection.execute(query, params).first()
+            try:
+                row = connection.execute(query, params).first()
+            except UnreadableValue as exc:
+                where = query.whereclause
+                raise self._unreadable(operation, connection, exc, where, params) from exc
             return row._mapping if row is not None else None
 
         return read(self._reader, operation, first)

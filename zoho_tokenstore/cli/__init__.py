@@ -17,7 +17,7 @@ from sqlalchemy import exc as sa_exc
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from ..errors import database_error
-from . import demo, doctor, importing, schema, tokens
+from . import demo, doctor, importing, keys, schema, tokens
 from .common import (
     DEFAULT_URL,
     EXIT_FAILED,
@@ -41,6 +41,7 @@ COMMAND_MODULES: Final = (
     doctor,
     demo,
     importing,
+    keys,
 )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
+from pathlib import Path
 
 from .common import Commands
 
@@ -17,6 +19,14 @@ def register(commands: Commands) -> None:
     demo.add_argument(
         "--url", default=None, help="database URL (default: sqlite:///zohooauth-demo.db)"
     )
+    demo.add_argument(
+        "--encrypt",
+        action="store_true",
+        help=(
+            "encrypt the tokens (keys from $ZOHO_TOKENSTORE_ENCRYPTION_KEYS, else a fresh key and "
+            "a throwaway database) and show a row as the database holds it and as the SDK sees it"
+        ),
+    )
     demo.set_defaults(handler=_demo)
 
 
@@ -24,5 +34,19 @@ def _demo(args: argparse.Namespace) -> int:
     # Not $ZOHO_TOKENSTORE_URL: the demo must never write into the database an app is configured with.
     from ..demo import DEFAULT_DEMO_URL, run_demo
 
-    run_demo(args.url or DEFAULT_DEMO_URL)
+    if not args.encrypt:
+        run_demo(args.url or DEFAULT_DEMO_URL)
+        return 0
+    from ..encryption import generate_key, keys_from_environment
+
+    keys = keys_from_environment()
+    if keys:
+        run_demo(args.url or DEFAULT_DEMO_URL, encryption_keys=keys)
+        return 0
+    # A fresh key lives only as long as this run, so its rows go to a database that does too
+    # (unless --url names one: then that database holds rows under a key nobody kept).
+    print("No $ZOHO_TOKENSTORE_ENCRYPTION_KEYS: using a fresh key for this run only.\n")
+    with tempfile.TemporaryDirectory(prefix="zoho-tokenstore-demo-") as directory:
+        url = args.url or f"sqlite:///{Path(directory) / 'zohooauth-demo.db'}"
+        run_demo(url, encryption_keys=[generate_key()])
     return 0

@@ -1,0 +1,182 @@
+"""Encrypted columns as a SQLAlchemy column type, and the statements' pieces that go with them.
+
+As in sqlalchemy-utils' ``StringEncryptedType``, encryption lives in a ``TypeDecorator``: every
+statement built on a store's table encrypts bound values and decrypts result rows during
+SQLAlchemy's own execution, so no code path can forget it. Keys belong to a store, so each store
+gets its own copy of the token table whose encrypted columns carry its ``TokenCipher``; the model
+keeps plain ``String(N)`` columns as the schema.
+
+Lookups match keyed hashes (``credential_match``); a write adds them (``with_lookup_hashes``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any, Final
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from .encryption import (
+    ENCRYPTED_COLUMNS,
+    HASHED_COLUMNS,
+    TokenCipher,
+    UnreadableValue,
+    hash_column,
+    looks_encrypted,
+)
+from .model import NAMING_CONVENTION, OAuthTokenRow, row_class_for_table, token_table
+
+#: Where a store's table keeps its cipher (``None``: a store without keys).
+CIPHER_INFO_KEY: Final = "zoho_tokenstore_cipher"
+
+_store_numbers = itertools.count(1)
+
+
+class EncryptedString(TypeDecorator[str]):
+    """A ``String`` whose values are stored as Fernet tokens under the store's keys.
+
+    Without a cipher (a store without keys) values pass through as they are, but a stored Fernet
+    token raises ``UnreadableValue`` instead of reaching the SDK as if it were a token.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, length: int, cipher: TokenCipher | None) -> None:
+        super().__init__(length)
+        self.cipher = cipher
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        """Encrypt under the newest key (nothing to do without keys)."""
+        if value is None or self.cipher is None:
+            return value
+        return self.cipher.encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        """Decrypt; values written in plaintext (before encryption) read as they are."""
+        if value is None:
+            return None
+        if self.cipher is None:
+            if looks_encrypted(value):
+                raise UnreadableValue(())
+            return value
+        return self.cipher.decrypt(value)
+
+    @property
+    def python_type(self) -> type[str]:
+        return str
+
+
+def keyed_table(table: Table, cipher: TokenCipher | None) -> Table:
+    """A copy of ``table`` for one store: same name and columns, encrypted columns under ``cipher``.
+
+    Only for building statements (it is never created); it carries no indexes or constraints.
+    """
+    columns = [
+        Column(
+            c.name,
+            EncryptedString(int(c.type.length), cipher)  # type: ignore[attr-defined]
+            if c.name in ENCRYPTED_COLUMNS
+            else c.type,
+            primary_key=c.primary_key,
+            nullable=c.nullable,
+        )
+        for c in table.columns
+    ]
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    return Table(table.name, metadata, *columns, info={CIPHER_INFO_KEY: cipher})
+
+
+def keyed_row_class(table_name: str, cipher: TokenCipher | None) -> type[OAuthTokenRow]:
+    """A mapped class for one store: the model's class for ``table_name``, its encrypted columns
+    carrying ``cipher`` (derived with ``model.row_class_for_table``; one per store, as keys are)."""
+    table = keyed_table(token_table(table_name), cipher)
+    return row_class_for_table(table, f"OAuthTokenRow_{table.name}_store{next(_store_numbers)}")
+
+
+def cipher_of(table: Table) -> TokenCipher | None:
+    """The cipher a store's table carries (``None`` for a table without keys)."""
+    cipher = table.info.get(CIPHER_INFO_KEY)
+    return cipher if isinstance(cipher, TokenCipher) else None
+
+
+def credential_match(table: Table, column: str, name: str) -> ColumnElement[bool]:
+    """Finds a row by a credential's plaintext in one indexed statement.
+
+    With keys: the keyed hash under each configured key (rows written before a rotation), or the
+    value itself for rows written before encryption. Parameters come from ``credential_params``.
+    """
+    plain = type_coerce(table.c[column], String()) == bindparam(name, type_=String())
+    cipher = cipher_of(table)
+    if cipher is None:
+        return plain
+    hashes = [bindparam(f"{name}_h{n}", type_=String()) for n in range(cipher.key_count)]
+    return or_(table.c[hash_column(column)].in_(hashes), plain)
+
+
+def credential_params(table: Table, name: str, value: str) -> dict[str, str | None]:
+    """The bound values for ``credential_match(table, column, name)`` looking for ``value``."""
+    cipher = cipher_of(table)
+    if cipher is None:
+        return {name: value}
+    # A value shaped like ciphertext is never compared with stored ciphertext as if it were a token.
+    params: dict[str, str | None] = {name: None if looks_encrypted(value) else value}
+    for n, digest in enumerate(cipher.lookup_hashes(value)):
+        params[f"{name}_h{n}"] = digest
+    return params
+
+
+def with_lookup_hashes(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` plus the keyed hash of every credential they set (NULL without keys).
+
+    Every write of a credential must go through this, so a hash never points at a replaced value.
+    """
+    cipher = cipher_of(table)
+    result = dict(values)
+    for column in HASHED_COLUMNS:
+        if column in values:
+            value = values[column]
+            digest = cipher.lookup_hash(value) if cipher is not None and value else None
+            result[hash_column(column)] = digest
+    return result
+
+
+def unreadable_row_id(
+    connection: Connection,
+    table: Table,
+    where: ColumnElement[bool] | None,
+    params: Mapping[str, Any],
+) -> str | None:
+    """The id of the first row matching ``where`` that holds a value the table's cipher cannot open.
+
+    Only on the error path: result processing raised ``UnreadableValue``, which cannot say which row.
+    """
+    cipher = cipher_of(table)
+    raw = [type_coerce(table.c[name], String()).label(name) for name in ENCRYPTED_COLUMNS]
+    query = select(table.c.id, *raw).order_by(table.c.id)
+    if where is not None:
+        query = query.where(where)
+    for row in connection.execute(query, dict(params)).mappings():
+        for name in ENCRYPTED_COLUMNS:
+            value = row[name]
+            if value is None:
+                continue
+            if (cipher is None and looks_encrypted(value)) or (
+                cipher is not None and not cipher.opens(value)
+            ):
+                return str(row["id"])
+    return None

@@ -1,0 +1,220 @@
+"""Encryption at rest: Fernet keys, the values they encrypt, and keyed hashes to find rows by.
+
+Every cryptographic operation comes from ``cryptography`` (``MultiFernet``, HKDF) and the standard
+library's HMAC; nothing here is hand-written cryptography.
+
+- Values are encrypted with ``MultiFernet``: always under the newest key, readable under any key.
+- Lookups never decrypt rows: each credential also gets an HMAC-SHA256 of its value, under a key
+  derived (HKDF) from each encryption key, in an indexed column. A lookup sends the hash under
+  every configured key, so rows written under an older key are found during a rotation.
+- Keys are named in messages by a fingerprint (another HKDF output), which reveals nothing of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+from collections.abc import Sequence
+from typing import Final
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
+
+from .errors import store_error
+
+#: Where applications and CLI commands read keys from: comma-separated, newest first.
+KEYS_ENVIRONMENT_VARIABLE: Final = "ZOHO_TOKENSTORE_ENCRYPTION_KEYS"
+
+#: The columns stored encrypted; the user name, client id, expiry, redirect URL and API domain stay
+#: readable, so rows can be listed and expiry checked without keys.
+ENCRYPTED_COLUMNS: Final = ("client_secret", "refresh_token", "access_token", "grant_token")
+
+#: The credentials rows are found by, each with a keyed-hash column named ``<column>_hash``.
+HASHED_COLUMNS: Final = ("refresh_token", "access_token", "grant_token")
+
+#: Every Fernet token starts with these characters (version byte 0x80, then a 64-bit timestamp
+#: whose high bytes stay zero until 2106), so a value without them was written in plaintext.
+FERNET_PREFIX: Final = "gAAAAA"
+
+_LOOKUP_INFO: Final = b"zoho_tokenstore lookup hash v1"
+_FINGERPRINT_INFO: Final = b"zoho_tokenstore key fingerprint v1"
+
+
+def hash_column(column: str) -> str:
+    """The name of the keyed-hash column of a credential column."""
+    return f"{column}_hash"
+
+
+def generate_key() -> str:
+    """A fresh Fernet key as text (what ``zoho-tokenstore keygen`` prints)."""
+    return Fernet.generate_key().decode("ascii")
+
+
+def looks_encrypted(value: str) -> bool:
+    """Whether a stored value is a Fernet token rather than a value written in plaintext."""
+    return value.startswith(FERNET_PREFIX)
+
+
+def keys_from_environment() -> list[str]:
+    """The keys in ``$ZOHO_TOKENSTORE_ENCRYPTION_KEYS`` (comma-separated, newest first), maybe none."""
+    raw = os.environ.get(KEYS_ENVIRONMENT_VARIABLE, "")
+    return [key.strip() for key in raw.split(",") if key.strip()]
+
+
+class TokenCipher:
+    """The store's keys: encrypts under the newest, decrypts under any, hashes under each.
+
+    Args:
+        keys: Fernet keys (``Fernet.generate_key()`` output, as bytes or text), newest first. A
+            malformed key raises ``SDKException(TOKEN_STORE)`` naming its position, never its text.
+    """
+
+    def __init__(self, keys: Sequence[bytes | str]) -> None:
+        if isinstance(keys, (str, bytes)) or not keys:
+            raise store_error(
+                "encryption_keys must be a non-empty list of Fernet keys, newest first"
+            )
+        raw_keys = [_decode_key(key, position) for position, key in enumerate(keys, start=1)]
+        self._fernets = [Fernet(base64.urlsafe_b64encode(raw)) for raw in raw_keys]
+        self._newest = self._fernets[0]
+        self._multi = MultiFernet(self._fernets)
+        self._lookup_keys = [_derive(raw, _LOOKUP_INFO, 32) for raw in raw_keys]
+        #: Non-secret names of the keys, newest first, for messages and tools.
+        self.fingerprints: tuple[str, ...] = tuple(
+            _derive(raw, _FINGERPRINT_INFO, 6).hex() for raw in raw_keys
+        )
+        if len(set(self.fingerprints)) != len(self.fingerprints):
+            raise store_error("encryption_keys lists the same key twice")
+
+    def __repr__(self) -> str:
+        return f"TokenCipher(fingerprints={list(self.fingerprints)})"
+
+    def encrypt(self, value: str) -> str:
+        """``value`` encrypted under the newest key, as ASCII text."""
+        return self._newest.encrypt(value.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, stored: str) -> str:
+        """The plaintext of a stored value; a value written in plaintext is returned as it is.
+
+        Raises ``UnreadableValue`` when no configured key opens it.
+        """
+        if not looks_encrypted(stored):
+            return stored
+        try:
+            return self._multi.decrypt(stored.encode("ascii")).decode("utf-8")
+        except (InvalidToken, UnicodeError) as exc:
+            raise UnreadableValue(self.fingerprints) from exc
+
+    def opens(self, stored: str) -> bool:
+        """Whether a stored value is plaintext or some configured key decrypts it."""
+        try:
+            self.decrypt(stored)
+        except UnreadableValue:
+            return False
+        return True
+
+    def is_current(self, stored: str) -> bool:
+        """Whether a stored value is encrypted under the newest key (nothing left to rotate)."""
+        if not looks_encrypted(stored):
+            return False
+        try:
+            self._newest.decrypt(stored.encode("ascii"))
+        except InvalidToken:
+            return False
+        return True
+
+    def lookup_hash(self, value: str) -> str:
+        """The keyed hash of ``value`` under the newest key: what a save writes."""
+        return _hmac(self._lookup_keys[0], value)
+
+    def lookup_hashes(self, value: str) -> list[str]:
+        """The keyed hash of ``value`` under every key, newest first: what a lookup matches."""
+        return [_hmac(key, value) for key in self._lookup_keys]
+
+    @property
+    def key_count(self) -> int:
+        """How many keys are configured (the number of hashes a lookup sends)."""
+        return len(self._lookup_keys)
+
+
+class UnreadableValue(Exception):
+    """A stored value is a Fernet token that none of the configured keys opens.
+
+    Raised while SQLAlchemy processes a result row, where the row's id is not known; the store turns
+    it into ``SDKException(TOKEN_STORE)`` naming the row (see ``store_error_for_unreadable``).
+    """
+
+    def __init__(self, fingerprints: Sequence[str]) -> None:
+        super().__init__("no configured encryption key opens a stored value")
+        self.fingerprints = tuple(fingerprints)
+
+
+def unreadable_row_error(
+    operation: str, row_id: str | None, fingerprints: Sequence[str]
+) -> SDKException:
+    """The ``SDKException(TOKEN_STORE)`` for a row no key opens: its id and the keys tried, no values."""
+    where = f"the row with id {row_id!r}" if row_id is not None else "a row"
+    if fingerprints:
+        tried = "the keys with fingerprints " + ", ".join(fingerprints)
+        fix = "configure the key it was written under (see `zoho-tokenstore encrypt`)"
+    else:
+        tried = "no keys (this store has no encryption_keys)"
+        fix = (
+            "pass encryption_keys=[...] to SQLAlchemyTokenStore "
+            f"(command line: set ${KEYS_ENVIRONMENT_VARIABLE})"
+        )
+    return store_error(
+        f"{operation}: {where} holds an encrypted token that cannot be read with {tried}: {fix}"
+    )
+
+
+def _decode_key(key: bytes | str, position: int) -> bytes:
+    """The 32 raw bytes of a Fernet key; a clear error (without the key) if it is not one."""
+    problem = f"encryption key #{position} is not a Fernet key"
+    if isinstance(key, str):
+        try:
+            key = key.strip().encode("ascii")
+        except UnicodeEncodeError:
+            raise store_error(f"{problem} (it is not ASCII text)") from None
+    if not isinstance(key, bytes):
+        raise store_error(f"{problem}: expected bytes or str, got {type(key).__name__}")
+    try:
+        raw = base64.urlsafe_b64decode(key)
+    except (binascii.Error, ValueError):
+        raise store_error(
+            f"{problem} (not URL-safe base64; generate one with `zoho-tokenstore keygen`)"
+        ) from None
+    if len(raw) != 32:
+        raise store_error(
+            f"{problem} (it decodes to {len(raw)} bytes, a Fernet key has 32; "
+            "generate one with `zoho-tokenstore keygen`)"
+        )
+    return raw
+
+
+def _derive(raw_key: bytes, info: bytes, length: int) -> bytes:
+    """A sub-key of ``raw_key`` for one purpose (HKDF-SHA256), independent of the Fernet keys."""
+    return HKDF(algorithm=SHA256(), length=length, salt=None, info=info).derive(raw_key)
+
+
+def _hmac(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+__all__ = [
+    "ENCRYPTED_COLUMNS",
+    "HASHED_COLUMNS",
+    "KEYS_ENVIRONMENT_VARIABLE",
+    "TokenCipher",
+    "UnreadableValue",
+    "generate_key",
+    "hash_column",
+    "keys_from_environment",
+    "looks_encrypted",
+    "unreadable_row_error",
+]
