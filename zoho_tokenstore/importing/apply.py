@@ -31,9 +31,20 @@ BATCH_ROWS: Final = 2000
 Progress = Callable[[int, int], None]
 
 
+def store_table(store: SQLAlchemyTokenStore, table_name: str) -> Table:
+    """The store's own table object, so statements built on it get whatever its columns do.
+
+    A store whose columns carry a type of their own (encryption as a ``TypeDecorator``) then
+    encrypts the imported values and decrypts the target's rows here too. Falls back to the
+    model's table for the name.
+    """
+    table = getattr(store, "_table", None)
+    return table if isinstance(table, Table) else token_table(table_name)
+
+
 def target_rows(store: SQLAlchemyTokenStore, table_name: str) -> list[dict[str, object]]:
     """The target table's rows as they stand, read in one statement (the plan is made against them)."""
-    table = token_table(table_name)
+    table = store_table(store, table_name)
     try:
         with store.engine.connect() as connection:
             result = connection.execute(select(*(table.c[name] for name in COLUMNS)))
@@ -48,7 +59,7 @@ def apply_plan(
     """Write the plan's inserts and updates in one transaction; on any error nothing is written."""
     if not plan.changes:
         return
-    table = token_table(table_name)
+    table = store_table(store, table_name)
     total = plan.changes
     done = 0
     try:
