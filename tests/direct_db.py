@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL
 
 from pgbouncer import direct_url
-from zoho_tokenstore.model import COLUMN_NAMES, LEASE_SUFFIX, TABLE_NAME, token_table
+from zoho_tokenstore.model import COLUMN_NAMES, TABLE_NAME, owned_tables, token_table
 
 
 @contextmanager
@@ -38,7 +38,7 @@ def schema_differences(url: URL, table_name: str = TABLE_NAME) -> list[object]:
     its refresh lease table)."""
 
     def only_this_table(name: str | None, type_: str, _parents: Mapping[str, object]) -> bool:
-        return type_ != "table" or name in (table_name, table_name + LEASE_SUFFIX)
+        return type_ != "table" or name in owned_tables(table_name)
 
     with _engine(url) as engine, engine.connect() as connection:
         context = MigrationContext.configure(

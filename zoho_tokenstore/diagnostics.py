@@ -23,7 +23,7 @@ from .engine import masked_url
 from .errors import database_error
 from .existing_db import missing_sqlite_file, open_existing, sqlite_file
 from .migration import current_revision, schema_problem, version_table
-from .model import TABLE_NAME, token_table
+from .model import TABLE_NAME, owned_tables, token_table
 
 OK: Final = "ok"
 FAIL: Final = "FAIL"
@@ -114,7 +114,7 @@ def _check_schema(engine: Engine, url: URL, table_name: str) -> Check:
 
 def _check_model(engine: Engine, table_name: str) -> Check:
     """Alembic's autogenerate comparison of the model and the table: no difference allowed."""
-    ours = {table_name}
+    ours = set(owned_tables(table_name))
 
     def include_name(name: str | None, type_: str, _parents: Any) -> bool:
         return type_ != "table" or name in ours

@@ -86,7 +86,9 @@ def build_engine(url: str | URL, **options: Any) -> Engine:
     kwargs.update(options)
     engine = hide_result_rows(_create_engine(parsed, kwargs))
     if backend == "sqlite":
-        _install_sqlite_listeners(engine, journal_wal=True)
+        # A read-only connection (``mode=ro``, as the CLI's inspections open files) cannot switch
+        # the journal: it reads a database in whatever mode it has.
+        _install_sqlite_listeners(engine, journal_wal=parsed.query.get("mode") != "ro")
     if backend in ("mysql", "mariadb") and parsed.get_driver_name() == "pymysql":
         _install_mysql_autocommit_sessions(engine)
     return engine

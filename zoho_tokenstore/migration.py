@@ -26,7 +26,7 @@ from sqlalchemy import table as sa_table
 from sqlalchemy.engine import URL
 
 from .engine import build_engine, masked_url, write_engine
-from .model import TABLE_NAME, token_table
+from .model import TABLE_NAME, owned_tables, token_table
 
 #: Our own Alembic version table, so a host application's Alembic history is never touched.
 VERSION_TABLE: Final = "zoho_tokenstore_alembic_version"
@@ -215,7 +215,7 @@ def _outer_alembic_run_kept() -> Iterator[None]:
 
 
 def _include_name_for(*table_names: str) -> IncludeName:
-    ours = frozenset(table_names)
+    ours = frozenset(owned for name in table_names for owned in owned_tables(name))
 
     def include(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
         if type_ == "table":

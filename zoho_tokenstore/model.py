@@ -176,6 +176,14 @@ def token_row_class(name: str = TABLE_NAME) -> type[OAuthTokenRow]:
     return _renamed_class(name)
 
 
+def owned_tables(name: str = TABLE_NAME) -> tuple[str, str]:
+    """Every table the store keeps for the token table ``name``: the tokens and their refresh leases.
+
+    What a host's autogenerate must leave alone and what a schema comparison must cover.
+    """
+    return (name, name + LEASE_SUFFIX)
+
+
 def token_table(name: str = TABLE_NAME) -> Table:
     """The token table under ``name``: the model's own, or a copy whose constraints are named anew."""
     return cast(Table, token_row_class(name).__table__)

@@ -13,6 +13,12 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
+from ..database_url import (
+    DatabaseURLError,
+    missing_driver_message,
+    parse_database_url,
+    unknown_scheme_message,
+)
 from ..engine import build_engine, masked_url
 from ..existing_db import missing_sqlite_file, open_existing, sqlite_file
 from ..migration import schema_problem
@@ -48,14 +54,6 @@ _USERINFO_PASSWORD: Final = re.compile(r"://[^/@:?#]*:([^/@?#]*)@")
 
 #: The ``add_parser`` callable of the top-level subparsers, handed to each command module.
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-
-#: A hint for a driver that is not installed, by the module SQLAlchemy failed to import.
-_DRIVER_HINTS: Final = {
-    "MySQLdb": "use mysql+pymysql://... (pip install 'zoho-tokenstore[mysql]')",
-    "pymysql": "pip install 'zoho-tokenstore[mysql]'",
-    "psycopg": "pip install 'zoho-tokenstore[postgresql]'",
-    "psycopg2": "use postgresql+psycopg://... (pip install 'zoho-tokenstore[postgresql]')",
-}
 
 
 class CliError(Exception):
@@ -174,29 +172,19 @@ def database_url(args: argparse.Namespace) -> URL:
 
 
 def checked_url(text: str) -> URL:
-    """``text`` as a URL: parsable, a known scheme, its driver installed; else ``UsageError``."""
+    """``text`` as a URL: parsable, a supported scheme, its driver installed; else ``UsageError``.
+
+    The messages are the store's own (``database_url``), so a command and the store say the same.
+    """
     try:
-        url = make_url(text)
-    except sa_exc.ArgumentError:
-        raise UsageError(
-            f"not a database URL: {shown_url(text)!r} (expected e.g. sqlite:///zohooauth.db, "
-            "postgresql+psycopg://user:password@host/db, mysql+pymysql://user:password@host/db)"
-        ) from None
-    try:
-        dialect = url.get_dialect()
+        url = parse_database_url(text)
+        url.get_dialect().import_dbapi()
+    except DatabaseURLError as exc:
+        raise UsageError(str(exc)) from None
     except sa_exc.NoSuchModuleError:
-        raise UsageError(
-            f"unknown database scheme {url.drivername!r} in the URL "
-            "(use sqlite:///, postgresql+psycopg:// or mysql+pymysql://)"
-        ) from None
-    try:
-        dialect.import_dbapi()
+        raise UsageError(unknown_scheme_message(url)) from None
     except ImportError as exc:
-        module = getattr(exc, "name", None) or "its driver"
-        hint = _DRIVER_HINTS.get(str(module).split(".")[0], "install the driver")
-        raise UsageError(
-            f"the driver for {url.drivername!r} is not installed ({module}): {hint}"
-        ) from None
+        raise UsageError(missing_driver_message(url, exc)) from None
     return url
 
 

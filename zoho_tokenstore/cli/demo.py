@@ -6,7 +6,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from .common import Commands
+from .common import Commands, checked_url
 
 
 def register(commands: Commands) -> None:
@@ -34,6 +34,8 @@ def _demo(args: argparse.Namespace) -> int:
     # Not $ZOHO_TOKENSTORE_URL: the demo must never write into the database an app is configured with.
     from ..demo import DEFAULT_DEMO_URL, run_demo
 
+    if args.url is not None:
+        checked_url(args.url)  # a mistyped URL is one line and exit status 2, as for every command
     if not args.encrypt:
         run_demo(args.url or DEFAULT_DEMO_URL)
         return 0
