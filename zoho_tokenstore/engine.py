@@ -244,9 +244,15 @@ def _install_mysql_autocommit_sessions(engine: Engine) -> None:
     """
 
     @event.listens_for(engine, "do_connect")
-    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
-        cparams.setdefault("autocommit", True)
-        return _pymysql_connection_class()(*cargs, **cparams)
+    def _connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+        cparams.setdefault("autocommit", True)  # returns nothing: other listeners still run
+
+    @event.listens_for(engine, "connect")
+    def _adopt(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # The same connection object, with the ROLLBACK below (a subclass adding no state).
+        ours = _pymysql_connection_class()
+        if type(dbapi_connection) in ours.__bases__:
+            dbapi_connection.__class__ = ours
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
