@@ -202,7 +202,7 @@ def test_encrypt_under_concurrent_sdk_traffic_loses_no_update_and_fails_no_call(
     with SQLAlchemyTokenStore(db_url, encryption_keys=[KEY_2]) as store:
         stored = store.find_token_by_id(str(alice.get_id()))
         assert stored.get_access_token() == zoho.issued_access[flows.ALICE][-1]
-        # Every call refreshed and saved (refresh-ahead, under the row lock).
+        # Every call refreshed and saved (refresh-ahead, through the refresh lease).
         assert zoho.calls["token:refresh_token"] >= sum(len(result) for result in results)
 
 

@@ -352,7 +352,7 @@ def test_eight_threads_share_one_refresh_when_the_token_expires(
     zoho: StandInZoho, db_url: URL, store: SQLAlchemyTokenStore, rows: Rows, clean_sdk: object,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    # The default store refreshes ahead under a row lock: 24 calls racing an expiry, one refresh.
+    # The default store refreshes ahead through its refresh lease: 24 calls racing an expiry, one refresh.
     login(zoho, store, tmp_path, ALICE)
     assert leads_caller() == ALICE_NAME  # field metadata is fetched before the threads start
     [before] = rows()

@@ -200,7 +200,7 @@ def _expire_and_refresh(
     say.step(
         "Refresh",
         leads,
-        "the store saw the stored expiry before the SDK did (refresh-ahead): under a row lock it",
+        "the store saw the stored expiry before the SDK did (refresh-ahead): under its refresh lease it",
         "made 1 refresh request through the SDK's own token code and saved it into the same row,",
         "so the SDK got a fresh token and did not refresh by itself (one refresh for all workers):",
         "  " + _describe(refreshed),

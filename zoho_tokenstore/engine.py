@@ -156,7 +156,8 @@ def _stall_bounds(backend: str, driver: str) -> dict[str, Any]:
     """Driver settings that end a call when the network goes silent, instead of hanging forever.
 
     Both drivers wait indefinitely for a reply by default. The bounds sit well above every wait the
-    store itself asks for (refresh lock waits: 15 s), so they only cut off a dead link.
+    store itself makes (SQLite's busy timeout: 30 s; the refresh holds no connection while it waits
+    for Zoho), so they only cut off a dead link.
     """
     if driver == "pymysql":
         return {"read_timeout": NETWORK_STALL_SECONDS, "write_timeout": NETWORK_STALL_SECONDS}

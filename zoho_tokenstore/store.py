@@ -91,9 +91,9 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         table_name: the token table, ``oauthtoken`` by default; another name keeps a separate set of
             tokens (and its own migration history) in the same database. Upgrade it with
             ``zoho-tokenstore upgrade --table NAME`` or ``upgrade(url, table_name=NAME)``.
-        refresh_ahead: refresh a token about to expire once, under a database lock, before the SDK
-            sees it, so threads and processes sharing the database never refresh in parallel (see
-            ``zoho_tokenstore.refresh``). ``True`` (default) uses ``RefreshAhead()``; ``False`` leaves
+        refresh_ahead: refresh a token about to expire once, before the SDK sees it: threads of a
+            process queue on an in-process lock, processes on a short-lived lease row, and nothing
+            is held in the database while Zoho answers (see ``zoho_tokenstore.refresh``). ``True`` (default) uses ``RefreshAhead()``; ``False`` leaves
             refreshing to the SDK; a ``RefreshAhead(...)`` sets the margin and timeouts.
         encryption_keys: Fernet keys (``zoho-tokenstore keygen``, bytes or text), newest first.
             With keys, tokens and the client secret are stored encrypted under the newest key and
