@@ -30,8 +30,9 @@ def _mysql_collation() -> str:
     dialect = op.get_bind().dialect
     if getattr(dialect, "is_mariadb", False):
         return "utf8mb4_nopad_bin"
-    version = getattr(dialect, "server_version_info", None) or (0,)
-    return "utf8mb4_0900_bin" if version >= (8,) else "utf8mb4_bin"
+    # Offline (``--sql``) the version is unknown: MySQL 8's, as in 0001 (0002 refuses MySQL 5.7).
+    version = getattr(dialect, "server_version_info", None)
+    return "utf8mb4_bin" if version is not None and version < (8,) else "utf8mb4_0900_bin"
 
 
 def upgrade() -> None:
