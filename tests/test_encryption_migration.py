@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL
 
 from encryption_helpers import KEY_1, assert_encrypted_under, raw_rows
 from test_encryption import assert_found_every_way
-from token_factory import fields_of, full_token
+from token_factory import FIELDS, fields_of, full_token
 from zoho_tokenstore import SQLAlchemyTokenStore, downgrade, upgrade
 from zoho_tokenstore.encryption import TokenCipher
 from zoho_tokenstore.engine import build_engine
@@ -20,18 +20,7 @@ from zoho_tokenstore.key_rotation import rewrite_rows
 from zoho_tokenstore.migration import current_revision, head_revision
 
 BEFORE = "zoho_tokenstore_0001"
-COLUMNS = (
-    "id",
-    "user_name",
-    "client_id",
-    "client_secret",
-    "refresh_token",
-    "access_token",
-    "grant_token",
-    "expiry_time",
-    "redirect_url",
-    "api_domain",
-)
+COLUMNS = FIELDS  # the ten columns, in the table's order
 
 
 def _insert_old_rows(url: URL, count: int) -> list[dict[str, str | None]]:
