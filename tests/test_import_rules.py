@@ -20,11 +20,12 @@ from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from legacy_stores import WIDE_TABLE_SQL, create_table, insert_rows, read_rows
-from token_factory import FIELDS, fields_of, full_token
+from token_factory import FIELDS, fields_of, full_token, valid_expiry
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
 from zoho_tokenstore.importing import apply_plan, make_plan, read_filestore, target_rows
 from zoho_tokenstore.importing.filestore import FILESTORE_HEADER, LEGACY_HEADER
+from zoho_tokenstore.migration import head_revision
 
 Rows = Callable[[], list[dict[str, object]]]
 
@@ -33,9 +34,13 @@ def _url(url: URL) -> str:
     return url.render_as_string(hide_password=False)
 
 
+#: One valid expiry for every ``row``: ``full_token`` computes it from the clock at each call.
+EXPIRY = valid_expiry()
+
+
 def row(n: int, **overrides: str | None) -> dict[str, str | None]:
     """User ``n``'s values as the SDK saves them after a login, with the id ``str(n)``."""
-    return {**fields_of(full_token(n, id=str(n))), **overrides}
+    return {**fields_of(full_token(n, id=str(n), expiry_time=EXPIRY)), **overrides}
 
 
 def write_filestore(
@@ -332,7 +337,7 @@ def test_adopt_refuses_a_table_that_is_already_ours(
 ) -> None:
     status, _, err = run(capsys, "adopt", "--url", _url(db_url))
     assert status == 1
-    assert "already a zoho_tokenstore table (revision zoho_tokenstore_0001)" in err
+    assert f"already a zoho_tokenstore table (revision {head_revision()})" in err
 
 
 def test_adopt_refuses_when_the_backup_name_is_taken_and_changes_nothing(
