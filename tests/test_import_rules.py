@@ -34,7 +34,7 @@ def _url(url: URL) -> str:
     return url.render_as_string(hide_password=False)
 
 
-#: One valid expiry for every ``row``: ``full_token`` computes it from the clock at each call.
+#: One expiry for every row a test builds, so a row built twice compares equal.
 EXPIRY = valid_expiry()
 
 
