@@ -58,11 +58,18 @@ def leads_caller() -> str:
 
 
 def assert_everyone_served_without_consent(
-    zoho: StandInZoho, url: URL, before: dict[str, dict[str, str | None]], workdir: Path
+    zoho: StandInZoho,
+    url: URL,
+    before: dict[str, dict[str, str | None]],
+    workdir: Path,
+    encryption_keys: list[bytes] | None = None,
 ) -> None:
-    """Init by refresh token, by user and by id: every call served, no grant exchanged; revoke(id)."""
+    """Init by refresh token, by user and by id: every call served, no grant exchanged; revoke(id).
+
+    ``encryption_keys``: the keys of the SDK's store, for a target the import encrypted.
+    """
     zoho.reset_counts()
-    with SQLAlchemyTokenStore(url) as store:
+    with SQLAlchemyTokenStore(url, encryption_keys=encryption_keys) as store:
         stored = {fields_of(t)["user_name"]: fields_of(t) for t in store.get_tokens()}
         assert set(stored) == set(NAMES.values())
         alice, bob, carol = (before[NAMES[e]] for e in (ALICE, BOB, CAROL))

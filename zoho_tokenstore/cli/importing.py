@@ -8,6 +8,7 @@ from typing import Final, TextIO
 
 from sqlalchemy import exc as sa_exc
 
+from ..encryption import TokenCipher, keys_from_environment
 from ..engine import build_engine, masked_url
 from ..errors import database_error
 from ..importing import (
@@ -71,8 +72,26 @@ def register(commands: Commands) -> None:
 
 
 def open_target_store(args: argparse.Namespace) -> SQLAlchemyTokenStore:
-    """The store the import writes through: the one place that decides how it is constructed."""
-    return SQLAlchemyTokenStore(url_of(args), table_name=table_of(args), refresh_ahead=False)
+    """The store the import writes through: the one place that decides how it is constructed.
+
+    With keys in ``$ZOHO_TOKENSTORE_ENCRYPTION_KEYS`` it encrypts what it writes, as the
+    applications' store will (none: values are written as they are, as before).
+    """
+    return SQLAlchemyTokenStore(
+        url_of(args),
+        table_name=table_of(args),
+        refresh_ahead=False,
+        encryption_keys=_environment_keys(),
+    )
+
+
+def _environment_keys() -> list[str] | None:
+    """The keys from the environment, checked (a malformed one raises ``SDKException``), or ``None``."""
+    keys = keys_from_environment()
+    if not keys:
+        return None
+    TokenCipher(keys)  # names a bad key by position, never by its text
+    return keys
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -94,6 +113,7 @@ def _import(args: argparse.Namespace) -> int:
 def _adopt(args: argparse.Namespace) -> int:
     table = table_of(args)
     backup = args.backup_table or default_backup_name(table)
+    _environment_keys()  # a malformed key stops the adoption before anything is renamed
     # Checking and the dry run only read: on SQLite through a read-only connection, so not even the
     # journal mode of the old database changes before the adoption really starts.
     try:

@@ -3,7 +3,8 @@
 ``SQLAlchemyTokenStore.save_tokens`` locates and writes one row at a time (three statements per row):
 100,000 rows took 200 s on SQLite. The plan has already located every row, so this writes them in
 batches of executemany ``INSERT``/``UPDATE`` statements on the store's writer engine and table,
-inside one transaction, reporting progress between batches. The values were validated by the
+inside one transaction, reporting progress between batches. Every credential written gets its keyed
+lookup hash (``with_lookup_hashes``), as in the store's own saves, so an encrypted store finds it. The values were validated by the
 store's own ``value_problem`` while planning; the table's primary key and unique ``user_name`` still
 guard against a row written by someone else meanwhile (the whole import then rolls back).
 """
@@ -16,6 +17,8 @@ from typing import Final
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy import exc as sa_exc
 
+from ..encrypted_columns import unreadable_row_id, with_lookup_hashes
+from ..encryption import UnreadableValue, unreadable_row_error
 from ..engine import write_engine
 from ..errors import database_error
 from ..model import token_table
@@ -43,12 +46,21 @@ def store_table(store: SQLAlchemyTokenStore, table_name: str) -> Table:
 
 
 def target_rows(store: SQLAlchemyTokenStore, table_name: str) -> list[dict[str, object]]:
-    """The target table's rows as they stand, read in one statement (the plan is made against them)."""
+    """The target table's rows as they stand, read in one statement (the plan is made against them).
+
+    Encrypted values are decrypted on read, so the plan compares plaintext with plaintext. A row the
+    store's keys cannot open (or any encrypted row, for a store without keys) raises the store's
+    ``SDKException(TOKEN_STORE)`` naming the row and the keys tried, never a value.
+    """
     table = store_table(store, table_name)
     try:
         with store.engine.connect() as connection:
-            result = connection.execute(select(*(table.c[name] for name in COLUMNS)))
-            return [dict(row) for row in result.mappings()]
+            try:
+                result = connection.execute(select(*(table.c[name] for name in COLUMNS)))
+                return [dict(row) for row in result.mappings()]
+            except UnreadableValue as exc:
+                row_id = unreadable_row_id(connection, table, None, {})
+                raise unreadable_row_error("import", row_id, exc.fingerprints) from exc
     except sa_exc.SQLAlchemyError as exc:
         raise database_error("reading the target table", exc) from exc
 
@@ -65,7 +77,8 @@ def apply_plan(
     try:
         with write_engine(store.engine).begin() as connection:
             for batch in _batches(plan.inserts):
-                connection.execute(insert(table), [write.values for write in batch])
+                rows = [with_lookup_hashes(table, write.values) for write in batch]
+                connection.execute(insert(table), rows)
                 done += len(batch)
                 if progress is not None:
                     progress(done, total)
@@ -79,11 +92,17 @@ def apply_plan(
 
 
 def _update(connection: Connection, table: Table, rows: list[Values]) -> None:
-    """Update rows by id; a ``None`` value leaves the stored one alone, as ``save_token`` does."""
+    """Update rows by id; a ``None`` value leaves the stored one alone, as ``save_token`` does.
+
+    Each credential set gets its lookup hash too (``with_lookup_hashes``; NULL without keys).
+    """
     by_columns: dict[tuple[str, ...], list[dict[str, str | None]]] = {}
     for values in rows:
-        columns = tuple(c for c in COLUMNS if c != "id" and values[c] is not None)
-        params = {f"new_{c}": values[c] for c in columns}
+        changes = with_lookup_hashes(
+            table, {c: values[c] for c in COLUMNS if c != "id" and values[c] is not None}
+        )
+        columns = tuple(changes)
+        params = {f"new_{c}": changes[c] for c in columns}
         params["row_id"] = values["id"]
         by_columns.setdefault(columns, []).append(params)
     for columns, batch in by_columns.items():
