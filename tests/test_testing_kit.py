@@ -19,6 +19,7 @@ from doc_files import doc_files, write_files
 from sdk_helpers import get_leads, lead_descriptions
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.testing import StandInKit, StandInRequest, running_kit
+from zoho_tokenstore.testing.standin_zoho import SDK_API_VERSION
 
 pytest_plugins = ["pytester"]
 
@@ -75,8 +76,8 @@ def test_the_fixture_drives_the_sdk_with_a_store_on_every_backend(
     assert zoho_standin.calls["token:authorization_code"] == 1
     requests = zoho_standin.requests
     assert requests[0] == StandInRequest("POST", "/oauth/v2/token", 200)
-    assert StandInRequest("GET", "/crm/v8/users", 200) in requests
-    assert requests[-1] == StandInRequest("GET", "/crm/v8/Leads", 200)
+    assert StandInRequest("GET", f"/crm/{SDK_API_VERSION}/users", 200) in requests
+    assert requests[-1] == StandInRequest("GET", f"/crm/{SDK_API_VERSION}/Leads", 200)
     assert not any(STANDIN_TOKEN.search(r.path) for r in requests)
     assert zoho_standin.sdk_errors == []
 
@@ -89,7 +90,7 @@ def test_unauthorized_requests_are_recorded_with_their_status(
         get_leads()  # the SDK fetches the field metadata once, with the valid token
         zoho_standin.server.invalidate_access_tokens()  # Zoho forgot it; the SDK's expiry says valid
         assert get_leads().get_status_code() == 401
-    assert zoho_standin.requests[-1] == StandInRequest("GET", "/crm/v8/Leads", 401)
+    assert zoho_standin.requests[-1] == StandInRequest("GET", f"/crm/{SDK_API_VERSION}/Leads", 401)
     zoho_standin.take_sdk_errors()  # whatever the SDK logged about the 401
 
 

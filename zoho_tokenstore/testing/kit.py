@@ -16,7 +16,7 @@ from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 
 from .sdk_log import SdkLogEntry, SdkLogRecorder, recorded_sdk_log
 from .sdk_state import preserved_sdk_state
-from .standin_zoho import StandInRequest, StandInUser, StandInZoho
+from .standin_zoho import SDK_API_VERSION, StandInRequest, StandInUser, StandInZoho
 
 DEFAULT_EMAIL: Final = "user@example.com"
 DEFAULT_ZGID: Final = "10000001"
@@ -35,6 +35,11 @@ class StandInKit:
         self.workdir = workdir
         self.user: StandInUser = server.add_user(DEFAULT_EMAIL, zgid=DEFAULT_ZGID)
         self._sdk_log = sdk_log
+
+    @property
+    def api_version(self) -> str:
+        """The CRM API version the stand-in answers: the installed SDK's (``v8`` for 8_0, ...)."""
+        return SDK_API_VERSION
 
     @property
     def base_url(self) -> str:
