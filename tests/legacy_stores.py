@@ -17,7 +17,7 @@ from zohocrmsdk.src.com.zoho.api.authenticator.store.db_store import DBStore
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
-from token_factory import FIELDS
+from token_factory import FIELDS, fields_of
 
 #: The table of the blog post and of the SDK's README for DBStore: only the primary key.
 TEN_COLUMN_TABLE_SQL = (
@@ -113,19 +113,7 @@ class BlogStyleStore(TokenStore):  # type: ignore[misc]
 
     def save_token(self, token: OAuthToken) -> None:
         where = self._where(token)
-        values = {
-            "user_name": token.get_user_signature().get_name()
-            if token.get_user_signature()
-            else None,
-            "client_id": token.get_client_id(),
-            "client_secret": token.get_client_secret(),
-            "refresh_token": token.get_refresh_token(),
-            "access_token": token.get_access_token(),
-            "grant_token": token.get_grant_token(),
-            "expiry_time": token.get_expires_in(),
-            "redirect_url": token.get_redirect_url(),
-            "api_domain": token.get_api_domain(),
-        }
+        values = {k: v for k, v in fields_of(token).items() if k != "id"}
         with self.engine.begin() as connection:
             if where is not None:
                 changes = {k: v for k, v in values.items() if v is not None}
