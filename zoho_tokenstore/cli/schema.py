@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
@@ -49,19 +50,17 @@ def register(commands: Commands) -> None:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    engine = writable_database(args)
-    try:
-        upgrade(engine, args.revision, table_name=table_of(args))
-        print(f"{where(args)} is at revision {_revision_of(engine, args)}")
-    finally:
-        engine.dispose()
-    return EXIT_OK
+    return _migrate(args, writable_database(args), upgrade)
 
 
 def _downgrade(args: argparse.Namespace) -> int:
-    engine = open_database(args, read_only=False)
+    return _migrate(args, open_database(args, read_only=False), downgrade)
+
+
+def _migrate(args: argparse.Namespace, engine: Engine, step: Callable[..., None]) -> int:
+    """Run ``upgrade`` or ``downgrade`` to ``--revision`` and say where the table is now."""
     try:
-        downgrade(engine, args.revision, table_name=table_of(args))
+        step(engine, args.revision, table_name=table_of(args))
         print(f"{where(args)} is at revision {_revision_of(engine, args)}")
     finally:
         engine.dispose()
