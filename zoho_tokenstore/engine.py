@@ -206,6 +206,20 @@ def read_engine(engine: Engine) -> Engine:
     return reader
 
 
+def lone_statements_commit(engine: Engine) -> bool:
+    """Whether a single statement on ``read_engine(engine)`` is its own transaction.
+
+    True where ``read_engine`` makes it so (PostgreSQL, MySQL/MariaDB engines built here) or it
+    already is (SQLite engines built here): such a connection holds no transaction, snapshot or
+    lock between statements, so the store may keep it checked out (``held_connection``).
+    """
+    return (
+        engine.dialect.name == "postgresql"
+        or engine in _AUTOCOMMIT_MYSQL_ENGINES
+        or engine in _SQLITE_ENGINES
+    )
+
+
 def masked_url(url: str | URL | Engine) -> str:
     """The URL with its password replaced by ``***``, safe to print or log."""
     target = url.url if isinstance(url, Engine) else make_url(url)

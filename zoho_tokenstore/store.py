@@ -1,10 +1,11 @@
 """``SQLAlchemyTokenStore``: the SDK's ``TokenStore`` on SQLite, PostgreSQL or MySQL/MariaDB.
 
-Each call is one short transaction on a pooled connection, so one store is safe to share between
-threads. Every statement is built from the mapped class ``OAuthTokenRow`` (or the class derived from
+Each call is one short transaction, so one store is safe to share between threads. Lone statements
+that commit by themselves run on a connection the store keeps out of the pool for one thread at a
+time (``held_connection``); everything else on pooled connections. Every statement is built from the mapped class ``OAuthTokenRow`` (or the class derived from
 it for another table name), with bound parameters, and runs through SQLAlchemy's own execution, so
 events, logging and column types apply to all of them. A lookup is one SELECT, one round trip; a
-save by id one UPDATE in one transaction. See ``docs/store-design.md``, and
+save by id one UPDATE, alone where it commits by itself (one round trip), else in a transaction. See ``docs/store-design.md``, and
 ``shared/reference/SDK-CONTRACT.md`` for how the SDK calls us.
 """
 
@@ -16,7 +17,6 @@ from types import TracebackType
 from typing import Any, cast
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Engine,
     Select,
@@ -45,9 +45,17 @@ from .encrypted_columns import (
     with_lookup_hashes,
 )
 from .encryption import TokenCipher, UnreadableValue, unreadable_row_error
-from .engine import build_engine, masked_url, read_engine, store_view, write_engine
+from .engine import (
+    build_engine,
+    lone_statements_commit,
+    masked_url,
+    read_engine,
+    store_view,
+    write_engine,
+)
 from .errors import database_error, store_error
 from .exact_match import exact_match_problem
+from .held_connection import HeldConnection, pool_can_spare_one
 from .migration import schema_problem, upgrade
 from .model import TABLE_NAME, OAuthTokenRow, token_row_class
 from .refresh import RefreshAhead, Refresher, adopt_refreshed
@@ -63,7 +71,7 @@ from .token_codec import (
     token_values_unchecked,
     value_problem,
 )
-from .transactions import RowVanished, read, write
+from .transactions import RowVanished, read, write, write_alone
 
 
 def new_token_id() -> str:
@@ -137,6 +145,12 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             raise store_error(f"SQLAlchemyTokenStore: {exc}", cause=exc) from exc
         self._writer = write_engine(self._engine)
         self._reader = read_engine(self._engine)
+        # Lone statements commit by themselves here: one connection is kept for them.
+        self._held = (
+            HeldConnection(self._reader, pool_owner=self._engine if self._owns_engine else None)
+            if lone_statements_commit(self._engine) and pool_can_spare_one(self._engine)
+            else None
+        )
         self._closed = False
         policy = RefreshAhead() if refresh_ahead is True else refresh_ahead or None
         self._refresher = Refresher(self._engine, self._row_class, policy) if policy else None
@@ -230,9 +244,19 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 raise store_error(
                     f"{operation}: refusing to save a token with no refresh, grant or access token"
                 )
+        update_first, retry_lost = True, True
+        if len(batch) == 1 and batch[0]["id"] is not None and self._held is not None:
+            # The SDK's save after a refresh: one UPDATE by id that commits by itself.
+            updated = self._update_alone(operation, batch[0])
+            if updated:
+                return
+            if updated is None:  # lost with its connection: run once more, in the transaction
+                retry_lost = False
+            else:  # it matched nothing (or met a conflict): the transaction locates the row
+                update_first = False
 
         def save_all(connection: Connection) -> list[Saved]:
-            return [self._save_in(connection, values) for values in batch]
+            return [self._save_in(connection, values, update_first) for values in batch]
 
         def landed(connection: Connection, saved: list[Saved]) -> bool:
             return all(
@@ -240,7 +264,9 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 for (row_id, _), values in zip(saved, batch, strict=True)
             )
 
-        saved = write(self._writer, self._reader, operation, save_all, landed)
+        saved = write(
+            self._writer, self._reader, operation, save_all, landed, retry_lost=retry_lost
+        )
         for token, (row_id, stored) in zip(checked, saved, strict=True):
             token.set_id(row_id)
             if stored is not None:
@@ -269,7 +295,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             except UnreadableValue as exc:
                 raise self._unreadable("get_tokens", connection, exc, None, {}) from exc
 
-        rows = read(self._reader, "get_tokens", every_row)
+        rows = read(self._reader, "get_tokens", every_row, self._held)
         return [token_from_row(row) for row in rows]
 
     def delete_tokens(self) -> None:
@@ -282,6 +308,8 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     def close(self) -> None:
         """Release the store's pooled connections (the engine is disposed only if the store built it)."""
         self._closed = True
+        if self._held is not None:
+            self._held.close()
         if self._owns_engine:
             self._engine.dispose()
 
@@ -368,28 +396,49 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             return self._by_column["refresh_token"], credential_params(table, "value", refresh)
         return None
 
-    def _save_in(self, connection: Connection, values: Values) -> Saved:
+    def _update_alone(self, operation: str, values: Values) -> bool | None:
+        """The save by id as one UPDATE that commits by itself (see ``transactions.write_alone``):
+        whether it updated the row, ``None`` if its connection was lost and it did not land."""
+        statement = self._update_if_nothing_to_fill(values)
+        return write_alone(
+            self._reader,
+            self._held,
+            operation,
+            lambda connection: connection.execute(statement).rowcount == 1,
+            lambda connection: self._holds(connection, str(values["id"]), values),
+        )
+
+    def _update_if_nothing_to_fill(self, values: Values) -> Any:
+        """UPDATE of the row ``values["id"]``, matching only if every column the token leaves empty
+        is NULL in the row too, so that a match means the row has nothing to fill the token with."""
+        row = self._row_class
+        empty = [getattr(row, k).is_(None) for k, v in values.items() if v is None]
+        return update(row).where(row.id == values["id"], *empty).values(self._changes(values))
+
+    def _changes(self, values: Values) -> dict[str, Any]:
+        """The columns a save writes: its non-empty values, and the keyed hashes of credentials
+        (``with_lookup_hashes``; NULL without keys)."""
+        given = {k: v for k, v in values.items() if v is not None and k != "id"}
+        return with_lookup_hashes(self._table, given)
+
+    def _save_in(self, connection: Connection, values: Values, update_first: bool) -> Saved:
         """Within the caller's write transaction: update the token's row, or insert one.
 
-        With an id, one UPDATE usually does it: it also requires every column the token leaves
-        empty to be NULL in the row, so that a match means the row has nothing to fill the token
-        with (which needs a read). Otherwise the row is located (by id, else by the find_token
-        criteria), then updated; or a row is inserted. An UPDATE that finds its located row gone
-        (deleted meanwhile by another transaction) retries the save in a new transaction.
+        With an id, one UPDATE usually does it (``_update_if_nothing_to_fill``; skipped when
+        ``update_first`` is false, as it just matched nothing). Otherwise the row is located (by
+        id, else by the find_token criteria), then updated; or a row is inserted. An UPDATE that
+        finds its located row gone (deleted meanwhile by another transaction) retries the save in
+        a new transaction.
         """
         row = self._row_class
-        # with_lookup_hashes: every credential written gets its keyed hash (NULL without keys).
-        changes = with_lookup_hashes(
-            self._table, {k: v for k, v in values.items() if v is not None and k != "id"}
-        )
+        changes = self._changes(values)
         token_id = values["id"]
-        if token_id is not None:
-            empty: list[ColumnElement[bool]] = [
-                getattr(row, k).is_(None) for k, v in values.items() if v is None
-            ]
-            only_update = update(row).where(row.id == token_id, *empty).values(changes)
-            if connection.execute(only_update).rowcount == 1:
-                return token_id, None
+        if (
+            token_id is not None
+            and update_first
+            and connection.execute(self._update_if_nothing_to_fill(values)).rowcount == 1
+        ):
+            return token_id, None
         stored = None
         for query, params in self._save_targets(values):
             try:
@@ -444,7 +493,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 raise self._unreadable(operation, connection, exc, where, params) from exc
             return row._mapping if row is not None else None
 
-        return read(self._reader, operation, first)
+        return read(self._reader, operation, first, self._held)
 
     def _write(self, operation: str, statement: Any, gone: Select[Any]) -> int:
         """Run one DELETE in a transaction; ``gone`` counts what should be left (0 if it landed)."""

@@ -7,7 +7,7 @@ and PostgreSQL rejects NUL bytes with a driver error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
@@ -79,19 +79,18 @@ def token_values(token: OAuthToken) -> Values:
 def fill_empty_fields(token: OAuthToken, row: Mapping[Any, Any]) -> None:
     """Copy stored values into the fields of ``token`` that are unset, as the SDK's own stores do."""
     current = token_values_unchecked(token)
-    for column in COLUMN_NAMES:
+    for column, set_field in _SETTERS.items():
         stored = row[column]
         if current[column] in (None, "") and stored not in (None, ""):
-            _set_field(token, column, stored)
+            set_field(token, stored)
 
 
 def token_from_row(row: Mapping[Any, Any]) -> OAuthToken:
     """A complete ``OAuthToken`` with every private field set, as ``merge_objects`` requires."""
     token: OAuthToken = OAuthToken.__new__(OAuthToken)
     token._OAuthToken__find_user = True  # the constructor's default, which we bypass
-    for column in COLUMN_NAMES:
-        stored = row[column]
-        _set_field(token, column, stored if stored not in (None, "") else None)
+    for column, set_field in _SETTERS.items():
+        set_field(token, row[column] or None)  # a stored "" reads as unset, as the SDK's own
     return token
 
 
@@ -112,10 +111,18 @@ def token_values_unchecked(token: OAuthToken) -> Values:
     }
 
 
-def _set_field(token: OAuthToken, column: str, value: str | None) -> None:
+def _set_user_name(token: OAuthToken, value: str | None) -> None:
+    token.set_user_signature(UserSignature(value) if value is not None else None)
+
+
+def _setter(column: str) -> Callable[[OAuthToken, str | None], None]:
+    """The SDK's own setter of the token field that ``column`` holds."""
     if column == "user_name":
-        token.set_user_signature(UserSignature(value) if value is not None else None)
-    elif column == "expiry_time":
-        token.set_expires_in(value)
-    else:
-        getattr(token, f"set_{column}")(value)
+        return _set_user_name
+    if column == "expiry_time":
+        return OAuthToken.set_expires_in  # type: ignore[no-any-return]
+    return getattr(OAuthToken, f"set_{column}")  # type: ignore[no-any-return]
+
+
+#: Each column's setter, looked up once: a token is built from a row on every lookup.
+_SETTERS: Final = {column: _setter(column) for column in COLUMN_NAMES}

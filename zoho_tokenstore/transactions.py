@@ -3,7 +3,8 @@
 The pool does not ping a connection before each use (a round trip per call). A pooled connection
 that died meanwhile (server restart, killed connection, idle timeout) is found out by the call
 itself, which SQLAlchemy reports as ``connection_invalidated``; the pool then replaces every
-connection older than that failure. So:
+connection older than that failure. Lone statements run on the store's held connection when it
+is free (``held_connection``), otherwise on a pooled one. So:
 
 - a read (one SELECT, idempotent) that meets a dead connection is retried once on a fresh one;
 - a write transaction whose connection is lost before its COMMIT was sent never committed (the
@@ -11,6 +12,9 @@ connection older than that failure. So:
 - a write whose connection is lost *during* COMMIT may or may not have committed. It is not
   repeated: the row is read back on a fresh connection, and the call succeeds only if the row
   holds what was written; otherwise it fails and says the write did not happen;
+- a save that is one UPDATE runs alone where a lone statement commits by itself (one round trip
+  instead of BEGIN, UPDATE, COMMIT); if its connection is lost the row is read back, and only a
+  write found missing is run again (in a transaction), which is safe as it sets the same values;
 - conflicts a fresh transaction resolves (unique races, deadlocks, lock wait timeouts, a row
   deleted under an UPDATE) are retried up to ``WRITE_ATTEMPTS`` times in all.
 """
@@ -25,6 +29,7 @@ from sqlalchemy import exc as sa_exc
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from .errors import database_error, is_retryable, store_error
+from .held_connection import HeldConnection
 
 #: Attempts of a write transaction that keeps losing a race before the conflict is reported.
 WRITE_ATTEMPTS: Final = 3
@@ -36,17 +41,70 @@ class RowVanished(Exception):
     """The row a transaction located was deleted by another one before its UPDATE reached it."""
 
 
-def read(engine: Engine, operation: str, work: Callable[[Connection], T]) -> T:
-    """``work`` on a pooled connection, retried once on a fresh one if that connection was dead."""
+def read(
+    engine: Engine,
+    operation: str,
+    work: Callable[[Connection], T],
+    held: HeldConnection | None = None,
+) -> T:
+    """``work`` on the held connection (else a pooled one), retried once if it was dead."""
     for attempt in (1, 2):
         try:
-            with engine.connect() as connection:
-                return work(connection)
+            return run_alone(engine, held, work)
         except sa_exc.SQLAlchemyError as exc:
             if attempt == 1 and _connection_lost(exc):
                 continue
             raise database_error(operation, exc) from exc
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def write_alone(
+    engine: Engine,
+    held: HeldConnection | None,
+    operation: str,
+    work: Callable[[Connection], bool],
+    landed: Callable[[Connection], bool],
+) -> bool | None:
+    """One statement that commits by itself: whether it did its work (``work``'s answer), or
+    ``None`` if its connection was lost and the write is not in the database.
+
+    On a connection lost mid-statement the outcome is unknown: ``landed`` reads the row back on a
+    fresh connection; if the write is there it counts as done, otherwise it did not happen and
+    the caller may run it again (it sets the same values, so a late duplicate changes nothing).
+    A conflict a transaction would retry (deadlock, lock wait timeout) returns ``False``: the
+    caller's transaction does the work instead.
+    """
+    try:
+        return run_alone(engine, held, work)
+    except sa_exc.SQLAlchemyError as exc:
+        if _connection_lost(exc):
+            try:
+                return True if read(engine, operation, landed, held) else None
+            except SDKException as check_failed:
+                raise store_error(
+                    f"{operation} failed: the connection was lost during the update and the "
+                    "outcome could not be checked; the write may or may not have happened",
+                    cause=check_failed,
+                ) from exc
+        if is_retryable(exc):
+            return False
+        raise database_error(operation, exc) from exc
+
+
+def run_alone(engine: Engine, held: HeldConnection | None, work: Callable[[Connection], T]) -> T:
+    """``work`` on the held connection if it is free, else on a connection from the pool."""
+    connection = held.acquire() if held is not None else None
+    if connection is None:
+        with engine.connect() as pooled:
+            return work(pooled)
+    assert held is not None
+    succeeded = False
+    try:
+        result = work(connection)
+        succeeded = True
+        return result
+    finally:
+        held.release(connection, succeeded=succeeded)
 
 
 def write(
@@ -55,14 +113,17 @@ def write(
     operation: str,
     work: Callable[[Connection], T],
     landed: Callable[[Connection, T], bool],
+    *,
+    retry_lost: bool = True,
 ) -> T:
     """``work`` in one committed transaction on ``engine``, with the retries described above.
 
     ``landed(connection, result)`` tells whether the database holds what ``work`` wrote; it runs
-    (on ``reader``) only when the outcome of COMMIT is unknown.
+    (on ``reader``) only when the outcome of COMMIT is unknown. ``retry_lost=False``: the write
+    was already tried once on a connection that was lost (``write_alone``), so it is not again.
     """
     conflicts = 0
-    reconnected = False
+    reconnected = not retry_lost
     while True:
         done: list[T] = []  # holds the result once COMMIT is under way
         try:
