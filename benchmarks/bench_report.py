@@ -16,6 +16,7 @@ from bench_timing import Cell
 
 OURS = "ours"
 RAW = "raw driver"
+RAW_UNPREPARED = "raw driver, unprepared"
 DBSTORE = "SDK DBStore"
 FILESTORE = "SDK FileStore"
 NORMAL = "ours, synchronous=NORMAL"
@@ -114,6 +115,12 @@ class Report:
             f"rows: SQLite ≤ {SQLITE_TARGET:g}x, PostgreSQL and MariaDB ≤ {SERVER_TARGET:g}x)",
             [(b, (b, OURS), (b, RAW)) for b in backends],
             OPERATIONS,
+        )
+        out += self.ratio_table(
+            "ours ÷ raw driver without prepared statements (PostgreSQL: the store does not prepare, "
+            "so that PgBouncer's transaction pooling can route it; context for the ratio above)",
+            [("postgresql", ("postgresql", OURS), ("postgresql", RAW_UNPREPARED))],
+            LOOKUPS,
         )
         scaling = [
             f"**ours at {size_label(large)} rows ÷ ours at {size_label(small)} rows "
@@ -246,7 +253,7 @@ def _backend_rank(backend: str) -> int:
 
 
 def _store_rank(store: str) -> int:
-    return [OURS, NORMAL, SESSION, RAW, DBSTORE, FILESTORE].index(store)
+    return [OURS, NORMAL, SESSION, RAW, RAW_UNPREPARED, DBSTORE, FILESTORE].index(store)
 
 
 __all__ = ["GET_TOKENS", "LATENCY_HEADER", "Report", "size_label"]

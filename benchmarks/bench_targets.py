@@ -183,10 +183,12 @@ def session_lookups(backend: str, url: URL, rows: Sequence[Row]) -> Target:
 
 
 class RawConnection:
-    """One held driver connection with parameterized (prepared where the driver can) statements."""
+    """One held driver connection with parameterized statements, prepared on PostgreSQL unless
+    ``prepare`` is false (the store itself does not prepare, so that PgBouncer can route it)."""
 
-    def __init__(self, backend: str, url: URL) -> None:
+    def __init__(self, backend: str, url: URL, *, prepare: bool = True) -> None:
         self.backend = backend
+        self._prepare = prepare
         self._mark = "?" if backend == "sqlite" else "%s"
         if backend == "sqlite":
             self._connection: Any = sqlite3.connect(str(url.database), isolation_level=None)
@@ -212,7 +214,7 @@ class RawConnection:
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> Any:
         if self.backend == "postgresql":
-            return self._cursor.execute(statement, params, prepare=True)
+            return self._cursor.execute(statement, params, prepare=self._prepare)
         return self._cursor.execute(statement, params)
 
     def one(self, statement: str, params: Sequence[Any]) -> Any:
@@ -242,10 +244,10 @@ class RawConnection:
         self._connection.close()
 
 
-def raw(backend: str, url: URL, rows: Sequence[Row]) -> Target:
+def raw(backend: str, url: URL, rows: Sequence[Row], *, prepare: bool = True) -> Target:
     """The practical floor: the same statements as ours on one held connection, rows as tuples."""
     rng = random.Random(1)
-    db = RawConnection(backend, url)
+    db = RawConnection(backend, url, prepare=prepare)
     columns = ", ".join(COLUMNS)
     by_id = db.sql(f"SELECT {columns} FROM oauthtoken WHERE id = ?")
     by_user = db.sql(f"SELECT {columns} FROM oauthtoken WHERE user_name = ? LIMIT 1")
@@ -284,7 +286,8 @@ def raw(backend: str, url: URL, rows: Sequence[Row]) -> Target:
         SAVE_INSERT: Operation(lambda k: [new_user() for _ in range(k)], save_insert),
         GET_TOKENS: Operation(lambda k: [None] * k, lambda _: db.all(everything)),
     }
-    return Target(backend, "raw driver", len(rows), operations, db.remove_inserted, db.close)
+    name = "raw driver" if prepare else "raw driver, unprepared"
+    return Target(backend, name, len(rows), operations, db.remove_inserted, db.close)
 
 
 def file_store(path: Path, rows: Sequence[Row]) -> Target:

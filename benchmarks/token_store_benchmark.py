@@ -139,6 +139,10 @@ def build_targets(
             ):
                 targets.append(target)
                 stack.callback(target.close)
+            if backend == "postgresql":  # the store's own setting: no prepared statements
+                unprepared = raw(backend, url, ours_rows, prepare=False)
+                targets.append(unprepared)
+                stack.callback(unprepared.close)
             if backend == "sqlite":
                 relaxed = ours(backend, url, ours_rows, synchronous="NORMAL")
                 targets.append(relaxed)
