@@ -17,6 +17,7 @@ from bench_timing import Cell
 OURS = "ours"
 RAW = "raw driver"
 RAW_UNPREPARED = "raw driver, unprepared"
+FLOOR = "SQLAlchemy floor"
 DBSTORE = "SDK DBStore"
 FILESTORE = "SDK FileStore"
 NORMAL = "ours, synchronous=NORMAL"
@@ -120,6 +121,16 @@ class Report:
             "ours ÷ raw driver without prepared statements (PostgreSQL: the store does not prepare, "
             "so that PgBouncer's transaction pooling can route it; context for the ratio above)",
             [("postgresql", ("postgresql", OURS), ("postgresql", RAW_UNPREPARED))],
+            LOOKUPS,
+        )
+        out += self.ratio_table(
+            "Where a lookup's time goes: SQLAlchemy floor ÷ raw driver (SQLAlchemy's own execution "
+            "on the store's engine settings, nothing of the store) and ours ÷ SQLAlchemy floor (the "
+            "store: SDK token, refresh check, held connection)",
+            [
+                *((f"{b}: floor ÷ raw", (b, FLOOR), (b, RAW)) for b in backends),
+                *((f"{b}: ours ÷ floor", (b, OURS), (b, FLOOR)) for b in backends),
+            ],
             LOOKUPS,
         )
         scaling = [
@@ -253,7 +264,7 @@ def _backend_rank(backend: str) -> int:
 
 
 def _store_rank(store: str) -> int:
-    return [OURS, NORMAL, SESSION, RAW, RAW_UNPREPARED, DBSTORE, FILESTORE].index(store)
+    return [OURS, NORMAL, SESSION, FLOOR, RAW, RAW_UNPREPARED, DBSTORE, FILESTORE].index(store)
 
 
 __all__ = ["GET_TOKENS", "LATENCY_HEADER", "Report", "size_label"]

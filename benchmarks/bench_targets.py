@@ -25,7 +25,7 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from bench_data import COLUMNS, Row, driver_args
 from token_factory import make_token, valid_expiry  # tests/ is on sys.path via bench_data
 from zoho_tokenstore import OAuthTokenRow, SQLAlchemyTokenStore
-from zoho_tokenstore.engine import build_engine
+from zoho_tokenstore.engine import build_engine, connect_for_reads, read_engine
 from zoho_tokenstore.token_codec import token_from_row
 
 BY_ID: Final = "find_token_by_id"
@@ -180,6 +180,36 @@ def session_lookups(backend: str, url: URL, rows: Sequence[Row]) -> Target:
         BY_REFRESH: Operation(lambda k: [row[4] for row in pick(k)], lookup(by_refresh)),
     }
     return Target(backend, "ours via ORM Session", len(rows), operations, lambda: None, store.close)
+
+
+def sqlalchemy_floor(backend: str, url: URL, rows: Sequence[Row]) -> Target:
+    """SQLAlchemy's own execution and nothing of the store: the store's engine settings and ORM
+    statements on one held autocommit connection, rows left as SQLAlchemy ``Row`` objects (no SDK
+    token, no refresh check). What any store that runs its lookups through SQLAlchemy pays."""
+    rng = random.Random(1)
+    engine = build_engine(url)
+    connection = connect_for_reads(read_engine(engine))
+    row = OAuthTokenRow
+    by_id = select(row).where(row.id == bindparam("value"))
+    by_user = select(row).where(row.user_name == bindparam("value")).limit(1)
+    by_refresh = select(row).where(row.refresh_token == bindparam("value")).limit(1)
+
+    def lookup(query: Any) -> Callable[[str], object]:
+        return lambda value: connection.execute(query, {"value": value}).first()
+
+    def pick(k: int) -> list[Row]:
+        return [rows[rng.randrange(len(rows))] for _ in range(k)]
+
+    def close() -> None:
+        connection.close()
+        engine.dispose()
+
+    operations = {
+        BY_ID: Operation(lambda k: [row[0] for row in pick(k)], lookup(by_id)),
+        BY_USER: Operation(lambda k: [row[1] for row in pick(k)], lookup(by_user)),
+        BY_REFRESH: Operation(lambda k: [row[4] for row in pick(k)], lookup(by_refresh)),
+    }
+    return Target(backend, "SQLAlchemy floor", len(rows), operations, lambda: None, close)
 
 
 class RawConnection:

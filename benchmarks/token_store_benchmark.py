@@ -34,6 +34,7 @@ from bench_targets import (
     ours,
     raw,
     session_lookups,
+    sqlalchemy_floor,
 )
 from bench_timing import Cell, calibrate, measure
 from zoho_tokenstore import upgrade
@@ -135,6 +136,7 @@ def build_targets(
             for target in (
                 ours(backend, url, ours_rows),
                 raw(backend, url, ours_rows),
+                sqlalchemy_floor(backend, url, ours_rows),
                 session_lookups(backend, url, ours_rows),
             ):
                 targets.append(target)

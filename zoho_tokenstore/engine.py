@@ -50,7 +50,7 @@ CONNECT_TIMEOUT_SECONDS: Final = 5
 NETWORK_STALL_SECONDS: Final = 60
 SQLITE_BUSY_TIMEOUT_SECONDS: Final = 30.0
 
-#: Execution option of the reader copy of a MySQL engine built here: its connections run each
+#: Execution option of the reader copy of an engine (PostgreSQL, MySQL built here): its connections run each
 #: statement in autocommit, without the ``BEGIN`` every other transaction on the engine gets.
 READ_OPTION: Final = "zoho_tokenstore_read"
 #: Execution option on the store's view of an engine it shares with an application (``store_view``).
@@ -190,13 +190,12 @@ def read_engine(engine: Engine) -> Engine:
     """The engine for single-statement reads, each of which costs one round trip on a server.
 
     A lone SELECT is its own transaction, so it needs no BEGIN and no ROLLBACK at check-in:
-    PostgreSQL reads run in psycopg's autocommit (a local flag, no round trip to switch), MySQL
-    reads on the autocommit sessions of an engine built here skip the ``BEGIN``. SQLite reads
-    already run without a transaction, and engines passed in by a user keep their own behaviour.
+    PostgreSQL reads run in psycopg's autocommit (a local flag, no round trip to switch; set by
+    ``connect_for_reads``), MySQL reads on the autocommit sessions of an engine built here skip the
+    ``BEGIN``. SQLite reads already run without a transaction, and engines passed in by a user keep
+    their own behaviour.
     """
-    if engine.dialect.name == "postgresql":
-        reader = engine.execution_options(isolation_level="AUTOCOMMIT")
-    elif engine in _AUTOCOMMIT_MYSQL_ENGINES:
+    if engine.dialect.name == "postgresql" or engine in _AUTOCOMMIT_MYSQL_ENGINES:
         reader = engine.execution_options(**{READ_OPTION: True})
     else:
         return engine
@@ -204,6 +203,24 @@ def read_engine(engine: Engine) -> Engine:
         engine.logger
     )  # log exactly as the base engine does (a copy gets a fresh logger)
     return reader
+
+
+def connect_for_reads(reader: Engine) -> Connection:
+    """A connection of ``read_engine(...)``'s engine on which a lone statement commits by itself.
+
+    On PostgreSQL autocommit is set on the connection, not on the engine: an engine-level
+    ``isolation_level`` adds an ``engine_connect`` listener, and an engine with any connection
+    listener makes SQLAlchemy dispatch events around every statement (about a third of a lookup's
+    Python time on PostgreSQL). SQLAlchemy resets the flag when the connection goes back to the pool.
+    """
+    connection = reader.connect()
+    if reader.dialect.name == "postgresql":
+        try:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        except BaseException:
+            connection.close()
+            raise
+    return connection
 
 
 def lone_statements_commit(engine: Engine) -> bool:

@@ -26,6 +26,8 @@ from typing import Final
 from sqlalchemy import Connection, Engine
 from sqlalchemy.pool import NullPool, QueuePool
 
+from .engine import connect_for_reads
+
 #: Every live ``HeldConnection``, so that a forked child can drop the ones it inherited.
 _INSTANCES: Final[weakref.WeakSet[HeldConnection]] = weakref.WeakSet()
 #: Connections inherited by a forked child: referenced forever, so that garbage collection never
@@ -37,7 +39,8 @@ class HeldConnection:
     """A connection of ``engine`` lent to one caller at a time (see the module's docstring)."""
 
     def __init__(self, engine: Engine, *, pool_owner: Engine | None = None) -> None:
-        """Connections of ``engine``; ``pool_owner``: an engine whose pool a forked child replaces."""
+        """Connections of ``engine`` (a ``read_engine``), opened with ``connect_for_reads``;
+        ``pool_owner``: an engine whose pool a forked child replaces."""
         self._engine = engine
         self._pool_owner = pool_owner
         self._lock = threading.Lock()
@@ -106,7 +109,7 @@ class HeldConnection:
         if self._connection is not None:
             self._drop(self._connection)
         self._pool = self._engine.pool
-        connection = self._engine.connect()
+        connection = connect_for_reads(self._engine)
         self._connection, self._taken_at = connection, time.monotonic()
         return connection
 

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
+from .engine import connect_for_reads
 from .errors import database_error, is_retryable, store_error
 from .held_connection import HeldConnection
 
@@ -95,7 +96,7 @@ def run_alone(engine: Engine, held: HeldConnection | None, work: Callable[[Conne
     """``work`` on the held connection if it is free, else on a connection from the pool."""
     connection = held.acquire() if held is not None else None
     if connection is None:
-        with engine.connect() as pooled:
+        with connect_for_reads(engine) as pooled:
             return work(pooled)
     assert held is not None
     succeeded = False
