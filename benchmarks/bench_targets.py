@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, create_engine, event, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import sessionmaker
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
@@ -182,13 +182,21 @@ def session_lookups(backend: str, url: URL, rows: Sequence[Row]) -> Target:
     return Target(backend, "ours via ORM Session", len(rows), operations, lambda: None, store.close)
 
 
-def sqlalchemy_floor(backend: str, url: URL, rows: Sequence[Row]) -> Target:
-    """SQLAlchemy's own execution and nothing of the store: the store's engine settings and ORM
-    statements on one held autocommit connection, rows left as SQLAlchemy ``Row`` objects (no SDK
-    token, no refresh check). What any store that runs its lookups through SQLAlchemy pays."""
+def sqlalchemy_floor(
+    backend: str, url: URL, rows: Sequence[Row], *, store_settings: bool = True
+) -> Target:
+    """SQLAlchemy's own execution and nothing of the store: ORM statements on one held autocommit
+    connection, rows left as SQLAlchemy ``Row`` objects (no SDK token, no refresh check). What any
+    store that runs its lookups through SQLAlchemy pays: with the store's engine settings, or with
+    ``create_engine``'s defaults (``store_settings=False``: psycopg prepares statements it runs
+    often, MySQL sessions are not in autocommit, no listener on the engine)."""
     rng = random.Random(1)
-    engine = build_engine(url)
-    connection = connect_for_reads(read_engine(engine))
+    if store_settings:
+        engine = build_engine(url)
+        connection = connect_for_reads(read_engine(engine))
+    else:
+        engine = create_engine(url)
+        connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     row = OAuthTokenRow
     by_id = select(row).where(row.id == bindparam("value"))
     by_user = select(row).where(row.user_name == bindparam("value")).limit(1)
@@ -209,7 +217,8 @@ def sqlalchemy_floor(backend: str, url: URL, rows: Sequence[Row]) -> Target:
         BY_USER: Operation(lambda k: [row[1] for row in pick(k)], lookup(by_user)),
         BY_REFRESH: Operation(lambda k: [row[4] for row in pick(k)], lookup(by_refresh)),
     }
-    return Target(backend, "SQLAlchemy floor", len(rows), operations, lambda: None, close)
+    name = "SQLAlchemy floor" if store_settings else "SQLAlchemy floor, default engine"
+    return Target(backend, name, len(rows), operations, lambda: None, close)
 
 
 class RawConnection:

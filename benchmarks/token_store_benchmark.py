@@ -137,6 +137,7 @@ def build_targets(
                 ours(backend, url, ours_rows),
                 raw(backend, url, ours_rows),
                 sqlalchemy_floor(backend, url, ours_rows),
+                sqlalchemy_floor(backend, url, ours_rows, store_settings=False),
                 session_lookups(backend, url, ours_rows),
             ):
                 targets.append(target)
