@@ -2,10 +2,11 @@
 
 Each call is one short transaction, so one store is safe to share between threads. Lone statements
 that commit by themselves run on a connection the store keeps out of the pool for one thread at a
-time (``held_connection``); everything else on pooled connections. Every statement is built from the mapped class ``OAuthTokenRow`` (or the class derived from
-it for another table name), with bound parameters, and runs through SQLAlchemy's own execution, so
-events, logging and column types apply to all of them. A lookup is one SELECT, one round trip; a
-save by id one UPDATE, alone where it commits by itself (one round trip), else in a transaction. See ``docs/store-design.md``, and
+time (``held_connection``); everything else on pooled connections. Every statement is built from
+the mapped class ``OAuthTokenRow`` (or the class derived from it for another table name), with
+bound parameters, and runs through SQLAlchemy's own execution, so events, logging and column types
+apply to all of them. A lookup is one SELECT, one round trip; a save by id one UPDATE, alone where
+it commits by itself (one round trip), else in a transaction. See ``docs/store-design.md``, and
 ``shared/reference/SDK-CONTRACT.md`` for how the SDK calls us.
 """
 
