@@ -26,6 +26,7 @@ from bench_data import COLUMNS, Row, driver_args
 from token_factory import make_token, valid_expiry  # tests/ is on sys.path via bench_data
 from zoho_tokenstore import OAuthTokenRow, SQLAlchemyTokenStore
 from zoho_tokenstore.engine import build_engine, connect_for_reads, read_engine
+from zoho_tokenstore.model import COLUMN_NAMES
 from zoho_tokenstore.token_codec import token_from_row
 
 BY_ID: Final = "find_token_by_id"
@@ -198,9 +199,10 @@ def sqlalchemy_floor(
         engine = create_engine(url)
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     row = OAuthTokenRow
-    by_id = select(row).where(row.id == bindparam("value"))
-    by_user = select(row).where(row.user_name == bindparam("value")).limit(1)
-    by_refresh = select(row).where(row.refresh_token == bindparam("value")).limit(1)
+    columns = [getattr(row, name) for name in COLUMN_NAMES]  # as ours and the raw driver read
+    by_id = select(*columns).where(row.id == bindparam("value"))
+    by_user = select(*columns).where(row.user_name == bindparam("value")).limit(1)
+    by_refresh = select(*columns).where(row.refresh_token == bindparam("value")).limit(1)
 
     def lookup(query: Any) -> Callable[[str], object]:
         return lambda value: connection.execute(query, {"value": value}).first()

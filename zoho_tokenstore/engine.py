@@ -6,8 +6,9 @@
   ping per checkout (a round trip per call): the store retries a call that meets a dead connection
   instead (``transactions``), and a disconnect makes the pool replace every older connection.
 - MySQL/MariaDB: strict SQL mode on every connection, so an over-long value is refused, not truncated;
-  sessions in autocommit, with an explicit ``BEGIN`` for every SQLAlchemy transaction except the
-  store's single-statement reads, which so cost one round trip (no ROLLBACK at check-in).
+  sessions in autocommit, so the store's single-statement reads cost one round trip (no ROLLBACK at
+  check-in), and an explicit ``BEGIN`` for the transactions of the store's writers (and, on a
+  ``create_shared_engine`` engine, the application's).
 - PostgreSQL with psycopg: no server-side prepared statements, so PgBouncer's transaction pooling
   can route every statement (see ``_pooler_safe``).
 - SQLite: WAL journal (readers never block the writer), ``synchronous=FULL`` (a saved token survives
@@ -50,8 +51,8 @@ CONNECT_TIMEOUT_SECONDS: Final = 5
 NETWORK_STALL_SECONDS: Final = 60
 SQLITE_BUSY_TIMEOUT_SECONDS: Final = 30.0
 
-#: Execution option of the reader copy of an engine (PostgreSQL, MySQL built here): its connections run each
-#: statement in autocommit, without the ``BEGIN`` every other transaction on the engine gets.
+#: Execution option that marks the store's reader copy of an engine (``read_engine``), whose
+#: statements each commit by themselves; visible in ``get_execution_options()``.
 READ_OPTION: Final = "zoho_tokenstore_read"
 #: Execution option on the store's view of an engine it shares with an application (``store_view``).
 STORE_OPTION: Final = "zoho_tokenstore_store"
@@ -82,6 +83,8 @@ def build_engine(url: str | URL, **options: Any) -> Engine:
         if backend in ("mysql", "mariadb"):
             connect_args["init_command"] = _STRICT_MODE_SQL
         connect_args.update(_pooler_safe(parsed.get_driver_name()))
+        if backend in ("mysql", "mariadb") and parsed.get_driver_name() == "pymysql":
+            connect_args["autocommit"] = True  # see _install_mysql_autocommit_sessions
     kwargs["connect_args"] = {**connect_args, **options.pop("connect_args", {})}
     kwargs.update(options)
     engine = hide_result_rows(_create_engine(parsed, kwargs))
@@ -89,7 +92,7 @@ def build_engine(url: str | URL, **options: Any) -> Engine:
         # A read-only connection (``mode=ro``, as the CLI's inspections open files) cannot switch
         # the journal: it reads a database in whatever mode it has.
         _install_sqlite_listeners(engine, journal_wal=parsed.query.get("mode") != "ro")
-    if backend in ("mysql", "mariadb") and parsed.get_driver_name() == "pymysql":
+    if kwargs["connect_args"].get("autocommit") is True:  # PyMySQL, unless the caller said no
         _install_mysql_autocommit_sessions(engine)
     return engine
 
@@ -98,14 +101,17 @@ def create_shared_engine(url: str | URL, **options: Any) -> Engine:
     """The store's tuned engine, made safe for the application's own statements too.
 
     Pass it to ``SQLAlchemyTokenStore(engine)`` and use it in the application: one pool, and the
-    store keeps every setting ``build_engine`` gives it. On SQLite the application's transactions
-    get a plain ``BEGIN`` (pysqlite's own is switched off for the store's ``BEGIN IMMEDIATE``), so
-    ``engine.begin()`` blocks stay atomic. ``options`` go to ``create_engine`` as for ``build_engine``.
-    What else it means for the application is in ``docs/engines.md``.
+    store keeps every setting ``build_engine`` gives it. The application's transactions get a plain
+    ``BEGIN``: on SQLite pysqlite's own is switched off for the store's ``BEGIN IMMEDIATE``, on
+    MySQL the sessions are in autocommit; so ``engine.begin()`` blocks stay atomic. ``options`` go
+    to ``create_engine`` as for ``build_engine``. What else it means for the application is in
+    ``docs/engines.md``.
     """
     engine = build_engine(url, **options)
     if engine in _SQLITE_ENGINES:
         event.listen(engine, "begin", _begin_unless_store)
+    if engine in _AUTOCOMMIT_MYSQL_ENGINES:
+        event.listen(engine, "begin", _begin_mysql_unless_store)
     return engine
 
 
@@ -128,6 +134,12 @@ def _begin_unless_store(connection: Connection) -> None:
     # The application's transactions on a shared SQLite engine; the store begins its own.
     if not connection.get_execution_options().get(STORE_OPTION):
         connection.exec_driver_sql("BEGIN")
+
+
+def _begin_mysql_unless_store(connection: Connection) -> None:
+    # The application's transactions on a shared MySQL engine; the store begins its own.
+    if not connection.get_execution_options().get(STORE_OPTION):
+        _begin_mysql(connection)
 
 
 def _create_engine(url: URL, kwargs: dict[str, Any]) -> Engine:
@@ -176,13 +188,15 @@ def _stall_bounds(backend: str, driver: str) -> dict[str, Any]:
 def write_engine(engine: Engine) -> Engine:
     """The same engine (same pool) with the option that makes its transactions writers.
 
-    SQLite's ``BEGIN IMMEDIATE`` listener sits on this copy only: any connection-event listener on
-    the base engine makes SQLAlchemy dispatch execution events for every statement, which cost a
-    lookup ~16 us of ~57 us on SQLite.
+    SQLite's ``BEGIN IMMEDIATE`` and MySQL's ``BEGIN`` listeners sit on this copy only: any
+    connection-event listener on the base engine makes SQLAlchemy dispatch execution events for
+    every statement, the store's lookups included.
     """
     writer = hide_result_rows(engine.execution_options(**{WRITE_OPTION: True}))
     if engine in _SQLITE_ENGINES:
         event.listen(writer, "begin", _begin_immediate)
+    if engine in _AUTOCOMMIT_MYSQL_ENGINES:
+        event.listen(writer, "begin", _begin_mysql)
     return writer
 
 
@@ -270,14 +284,12 @@ def _install_mysql_autocommit_sessions(engine: Engine) -> None:
 
     In MySQL's default mode even a SELECT opens a transaction, which must be ended (a ROLLBACK
     round trip at check-in, or its snapshot and metadata locks outlive the call). In autocommit
-    it ends by itself; every SQLAlchemy transaction on the engine (the store's writes, refresh
-    locks, migrations, an application's own) starts with an explicit ``BEGIN`` instead, except on
-    the store's reader copy (``read_engine``) and where autocommit is asked for.
+    (``build_engine`` connects with PyMySQL's ``autocommit=True``) it ends by itself; the
+    transactions of the store's writers (``write_engine``: its writes, refresh leases, migrations,
+    imports) start with an explicit ``BEGIN`` instead, and so do an application's on a
+    ``create_shared_engine`` engine. On the base engine itself every statement commits on its own,
+    as on SQLite: no listener there, so its statements (the store's lookups) dispatch no events.
     """
-
-    @event.listens_for(engine, "do_connect")
-    def _connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
-        cparams.setdefault("autocommit", True)  # returns nothing: other listeners still run
 
     @event.listens_for(engine, "connect")
     def _adopt(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -286,15 +298,18 @@ def _install_mysql_autocommit_sessions(engine: Engine) -> None:
         if type(dbapi_connection) in ours.__bases__:
             dbapi_connection.__class__ = ours
 
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Connection) -> None:
-        options = connection.get_execution_options()
-        if options.get(READ_OPTION) or options.get("isolation_level") == "AUTOCOMMIT":
-            return
-        if connection.connection.dbapi_connection.get_autocommit():  # type: ignore[union-attr]
-            connection.exec_driver_sql("BEGIN")
-
     _AUTOCOMMIT_MYSQL_ENGINES.add(engine)
+
+
+def _begin_mysql(connection: Connection) -> None:
+    """``BEGIN`` on an autocommit session, unless the connection asked for autocommit itself.
+
+    A session whose autocommit SQLAlchemy switched off (a connection given another isolation level,
+    then reset) already opens a transaction by itself."""
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return
+    if connection.connection.dbapi_connection.get_autocommit():  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN")
 
 
 @cache

@@ -58,7 +58,7 @@ from .errors import database_error, store_error
 from .exact_match import exact_match_problem
 from .held_connection import HeldConnection, pool_can_spare_one
 from .migration import schema_problem, upgrade
-from .model import TABLE_NAME, OAuthTokenRow, token_row_class
+from .model import COLUMN_NAMES, TABLE_NAME, OAuthTokenRow, token_row_class
 from .refresh import RefreshAhead, Refresher, adopt_refreshed
 from .sdk_generation import installed_sdk_problem
 from .token_codec import (
@@ -156,19 +156,22 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         policy = RefreshAhead() if refresh_ahead is True else refresh_ahead or None
         self._refresher = Refresher(self._engine, self._row_class, policy) if policy else None
         row = self._row_class
-        self._by_id = select(row).where(row.id == bindparam("value"))
+        # The token's own columns: lookup hashes only find rows, so no lookup fetches them (each
+        # fetched column costs the driver a column description to parse, on every call).
+        token_columns = self._token_columns = [getattr(row, name) for name in COLUMN_NAMES]
+        self._by_id = select(*token_columns).where(row.id == bindparam("value"))
         self._by_column: dict[str, Select[Any]] = {
-            "user_name": select(row).where(row.user_name == bindparam("value")).limit(1)
+            "user_name": select(*token_columns).where(row.user_name == bindparam("value")).limit(1)
         }
         table = self._table = cast(Table, row.__table__)
         for name in ("access_token", "grant_token", "refresh_token"):
             # Credentials are matched by keyed hash (and as written before encryption).
             match = credential_match(table, name, "value")
-            self._by_column[name] = select(row).where(match).limit(1)
+            self._by_column[name] = select(*token_columns).where(match).limit(1)
         grant_match = credential_match(table, "grant_token", "grant")
         refresh_match = credential_match(table, "refresh_token", "refresh")
         self._by_grant_or_refresh = (
-            select(row)
+            select(*token_columns)
             .where(or_(grant_match, refresh_match))
             .order_by(case((grant_match, 0), else_=1))  # a grant-token match wins, as in FileStore
             .limit(1)
@@ -288,7 +291,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     def get_tokens(self) -> list[OAuthToken]:
         """Every stored token, complete, ordered by id (the SDK never calls this; tools do)."""
         self._check_open()
-        everything = select(self._row_class).order_by(self._row_class.id)
+        everything = select(*self._token_columns).order_by(self._row_class.id)
 
         def every_row(connection: Connection) -> Sequence[Mapping[Any, Any]]:
             try:
