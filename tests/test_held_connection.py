@@ -13,15 +13,18 @@ import os
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from backends import require_backend
+from databases import throwaway_database
 from direct_db import set_stored_expiry
 from pgbouncer import direct_url
 from token_factory import fields_of, full_token, now_ms
-from zoho_tokenstore import SQLAlchemyTokenStore, create_shared_engine
+from zoho_tokenstore import SQLAlchemyTokenStore, create_shared_engine, upgrade
 
 LOCK_WAIT_SECONDS = 3
 
@@ -177,3 +180,25 @@ def test_pool_recycle_applies_to_the_held_connection(db_url: URL) -> None:
         store.find_token_by_id(token_id)
         store.find_token_by_id(token_id)
         assert len(connects) > before  # a connection older than pool_recycle was replaced
+
+
+@pytest.mark.mysql
+def test_mysql_sessions_a_caller_keeps_out_of_autocommit_read_fresh_on_pooled_connections(
+    tmp_path: Path,
+) -> None:
+    # Without autocommit a lone SELECT opens a transaction and its snapshot: such an engine gets no
+    # held connection, and each read's transaction ends when its pooled connection goes back.
+    require_backend("mysql")
+    with throwaway_database("mysql", tmp_path) as url:
+        upgrade(url)
+        no_autocommit = {"connect_args": {"autocommit": False}}
+        with SQLAlchemyTokenStore(url, engine_options=no_autocommit) as store:
+            token_id = _saved(store)
+            for hours in (2, 3):
+                expiry = now_ms(hours * 3600)
+                set_stored_expiry(url, token_id, expiry)
+                assert store.find_token_by_id(token_id).get_expires_in() == str(expiry)
+            assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+            _use(store, token_id)
+            second = _saved(store, 2)  # a first login, in a transaction of the driver's own
+            assert {t.get_id() for t in store.get_tokens()} == {token_id, second}
