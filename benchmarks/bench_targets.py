@@ -25,7 +25,7 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from bench_data import COLUMNS, Row, driver_args
 from token_factory import make_token, valid_expiry  # tests/ is on sys.path via bench_data
 from zoho_tokenstore import OAuthTokenRow, SQLAlchemyTokenStore
-from zoho_tokenstore.engine import build_engine, connect_for_reads, read_engine
+from zoho_tokenstore.engine import build_engine, connect_for_reads
 from zoho_tokenstore.model import COLUMN_NAMES
 from zoho_tokenstore.token_codec import token_from_row
 
@@ -194,7 +194,7 @@ def sqlalchemy_floor(
     rng = random.Random(1)
     if store_settings:
         engine = build_engine(url)
-        connection = connect_for_reads(read_engine(engine))
+        connection = connect_for_reads(engine)
     else:
         engine = create_engine(url)
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")

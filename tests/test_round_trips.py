@@ -155,33 +155,29 @@ def test_a_commit_whose_reply_is_lost_is_found_done_and_not_repeated(proxied: Pr
     assert [row["access_token"] for row in read_rows(proxied.url)] == ["1000.landed"]
 
 
-def test_a_lone_update_lost_on_the_way_is_checked_then_run_again(proxied: Proxied) -> None:
-    # The SDK's save by id is one UPDATE that commits by itself. Its connection drops before the
-    # UPDATE reaches the server: the row is read back, found without the save, and only then is
-    # the save run again (in a transaction), so the call succeeds and the row holds it.
-    store = proxied.store
-    token = full_token(1)
-    store.save_token(token)
-    proxied.proxy.cut_before = b"UPDATE"
-    with counted_updates(store) as updates:
-        store.save_token(full_token(1, id=token.get_id(), access_token="1000.again"))
-    assert proxied.proxy.cuts == 1
-    assert len(updates) == 2  # the lost one, and the one run after the check
-    assert [row["access_token"] for row in read_rows(proxied.url)] == ["1000.again"]
-
-
-def test_a_lone_update_whose_reply_is_lost_is_found_done_and_not_repeated(
-    proxied: Proxied,
+@pytest.mark.parametrize(
+    ("cut", "updates_sent"),
+    [
+        # The connection drops before the UPDATE reaches the server: the row is read back, found
+        # without the save, and only then is the save run again (in a transaction).
+        pytest.param("cut_before", 2, id="lost on the way: checked, then run again"),
+        # The server applies it, the reply never arrives: the row is found to hold the save.
+        pytest.param("cut_after", 1, id="reply lost: found done, not repeated"),
+    ],
+)
+def test_a_lone_update_whose_connection_drops_is_checked_not_repeated_blindly(
+    proxied: Proxied, cut: str, updates_sent: int
 ) -> None:
+    # The SDK's save by id is one UPDATE that commits by itself; either way the call succeeds.
     store = proxied.store
     token = full_token(1)
     store.save_token(token)
-    proxied.proxy.cut_after = b"UPDATE"
+    setattr(proxied.proxy, cut, b"UPDATE")
     with counted_updates(store) as updates:
-        store.save_token(full_token(1, id=token.get_id(), access_token="1000.landed"))
+        store.save_token(full_token(1, id=token.get_id(), access_token="1000.saved"))
     assert proxied.proxy.cuts == 1
-    assert len(updates) == 1
-    assert [row["access_token"] for row in read_rows(proxied.url)] == ["1000.landed"]
+    assert len(updates) == updates_sent
+    assert [row["access_token"] for row in read_rows(proxied.url)] == ["1000.saved"]
 
 
 @contextmanager

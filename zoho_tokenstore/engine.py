@@ -51,9 +51,6 @@ CONNECT_TIMEOUT_SECONDS: Final = 5
 NETWORK_STALL_SECONDS: Final = 60
 SQLITE_BUSY_TIMEOUT_SECONDS: Final = 30.0
 
-#: Execution option that marks the store's reader copy of an engine (``read_engine``), whose
-#: statements each commit by themselves; visible in ``get_execution_options()``.
-READ_OPTION: Final = "zoho_tokenstore_read"
 #: Execution option on the store's view of an engine it shares with an application (``store_view``).
 STORE_OPTION: Final = "zoho_tokenstore_store"
 
@@ -126,7 +123,7 @@ def store_view(engine: Engine) -> Engine:
     if engine in _SQLITE_ENGINES:
         _SQLITE_ENGINES.add(view)  # its writers still take BEGIN IMMEDIATE
     if engine in _AUTOCOMMIT_MYSQL_ENGINES:
-        _AUTOCOMMIT_MYSQL_ENGINES.add(view)  # its reads still skip the BEGIN
+        _AUTOCOMMIT_MYSQL_ENGINES.add(view)  # its writers still get BEGIN, its reads none
     return hide_result_rows(view)
 
 
@@ -200,35 +197,22 @@ def write_engine(engine: Engine) -> Engine:
     return writer
 
 
-def read_engine(engine: Engine) -> Engine:
-    """The engine for single-statement reads, each of which costs one round trip on a server.
+def connect_for_reads(engine: Engine) -> Connection:
+    """A connection for single-statement reads, each of which costs one round trip on a server.
 
     A lone SELECT is its own transaction, so it needs no BEGIN and no ROLLBACK at check-in:
-    PostgreSQL reads run in psycopg's autocommit (a local flag, no round trip to switch; set by
-    ``connect_for_reads``), MySQL reads on the autocommit sessions of an engine built here skip the
-    ``BEGIN``. SQLite reads already run without a transaction, and engines passed in by a user keep
+    PostgreSQL reads run in psycopg's autocommit (a local flag, no round trip to switch), MySQL
+    reads on the autocommit sessions of an engine built here need no ``BEGIN`` (only writers get
+    one). SQLite reads already run without a transaction, and engines passed in by a user keep
     their own behaviour.
-    """
-    if engine.dialect.name == "postgresql" or engine in _AUTOCOMMIT_MYSQL_ENGINES:
-        reader = engine.execution_options(**{READ_OPTION: True})
-    else:
-        return engine
-    reader.logger = (
-        engine.logger
-    )  # log exactly as the base engine does (a copy gets a fresh logger)
-    return reader
-
-
-def connect_for_reads(reader: Engine) -> Connection:
-    """A connection of ``read_engine(...)``'s engine on which a lone statement commits by itself.
 
     On PostgreSQL autocommit is set on the connection, not on the engine: an engine-level
     ``isolation_level`` adds an ``engine_connect`` listener, and an engine with any connection
     listener makes SQLAlchemy dispatch events around every statement (about a third of a lookup's
     Python time on PostgreSQL). SQLAlchemy resets the flag when the connection goes back to the pool.
     """
-    connection = reader.connect()
-    if reader.dialect.name == "postgresql":
+    connection = engine.connect()
+    if engine.dialect.name == "postgresql":
         try:
             connection.execution_options(isolation_level="AUTOCOMMIT")
         except BaseException:
@@ -238,10 +222,10 @@ def connect_for_reads(reader: Engine) -> Connection:
 
 
 def lone_statements_commit(engine: Engine) -> bool:
-    """Whether a single statement on ``read_engine(engine)`` is its own transaction.
+    """Whether a single statement on ``connect_for_reads(engine)`` is its own transaction.
 
-    True where ``read_engine`` makes it so (PostgreSQL, MySQL/MariaDB engines built here) or it
-    already is (SQLite engines built here): such a connection holds no transaction, snapshot or
+    True where ``connect_for_reads`` makes it so (PostgreSQL) or the sessions already are (MySQL/
+    MariaDB and SQLite engines built here): such a connection holds no transaction, snapshot or
     lock between statements, so the store may keep it checked out (``held_connection``).
     """
     return (

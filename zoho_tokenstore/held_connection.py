@@ -2,7 +2,7 @@
 
 Taking a connection from the pool and giving it back costs more Python time than a lookup itself
 (on SQLite about half of the call). Where a lone statement is its own transaction (the store's
-reads, and a save that is a single UPDATE, on the engines ``read_engine`` makes autocommit), the
+reads, and a save that is a single UPDATE, on the engines where ``connect_for_reads`` gives autocommit), the
 store keeps one connection out of the pool and runs such statements on it, still through
 SQLAlchemy's own execution: events fire, errors are wrapped, column types process values.
 
@@ -39,7 +39,7 @@ class HeldConnection:
     """A connection of ``engine`` lent to one caller at a time (see the module's docstring)."""
 
     def __init__(self, engine: Engine, *, pool_owner: Engine | None = None) -> None:
-        """Connections of ``engine`` (a ``read_engine``), opened with ``connect_for_reads``;
+        """Connections of ``engine``, opened with ``connect_for_reads``;
         ``pool_owner``: an engine whose pool a forked child replaces."""
         self._engine = engine
         self._pool_owner = pool_owner

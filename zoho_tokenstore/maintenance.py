@@ -13,7 +13,7 @@ from typing import Any, Final
 from sqlalchemy import Engine, and_, delete, false, or_, select
 from sqlalchemy import exc as sa_exc
 
-from .engine import connect_for_reads, read_engine, write_engine
+from .engine import connect_for_reads, write_engine
 from .errors import database_error
 from .model import TABLE_NAME, token_table
 
@@ -32,7 +32,7 @@ def list_rows(engine: Engine, table_name: str = TABLE_NAME, user: str | None = N
     if user is not None:
         query = query.where(table.c.user_name == user)
     try:
-        with connect_for_reads(read_engine(engine)) as connection:
+        with connect_for_reads(engine) as connection:
             return [dict(row) for row in connection.execute(query).mappings()]
     except sa_exc.SQLAlchemyError as exc:
         raise database_error("listing the tokens", exc) from exc
@@ -49,7 +49,7 @@ def find_row(
     table = token_table(table_name)
     column, value = (table.c.id, token_id) if token_id is not None else (table.c.user_name, user)
     try:
-        with connect_for_reads(read_engine(engine)) as connection:
+        with connect_for_reads(engine) as connection:
             row = connection.execute(select(table).where(column == value)).mappings().first()
     except sa_exc.SQLAlchemyError as exc:
         raise database_error("looking up the token", exc) from exc

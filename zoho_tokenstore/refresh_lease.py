@@ -22,7 +22,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .encrypted_columns import with_lookup_hashes
-from .engine import connect_for_reads, read_engine, write_engine
+from .engine import connect_for_reads, write_engine
 from .errors import is_retryable
 from .model import OAuthTokenRow, lease_row_class
 
@@ -41,7 +41,7 @@ class RefreshLeases:
     """The lease table of one token table, reached through the store's engine."""
 
     def __init__(self, engine: Engine, row_class: type[OAuthTokenRow]) -> None:
-        self._reader = read_engine(engine)
+        self._engine = engine
         self._writer = write_engine(engine)
         self._dialect = engine.dialect.name
         self._rows = row_class
@@ -55,7 +55,7 @@ class RefreshLeases:
             .outerjoin(leases, leases.token_id == rows.id)
             .where(rows.id == token_id)
         )
-        with connect_for_reads(self._reader) as connection:
+        with connect_for_reads(self._engine) as connection:
             found = connection.execute(query).mappings().first()
         if found is None:
             return LeaseState(None)

@@ -50,7 +50,6 @@ from .engine import (
     build_engine,
     lone_statements_commit,
     masked_url,
-    read_engine,
     store_view,
     write_engine,
 )
@@ -145,10 +144,9 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         except DatabaseURLError as exc:
             raise store_error(f"SQLAlchemyTokenStore: {exc}", cause=exc) from exc
         self._writer = write_engine(self._engine)
-        self._reader = read_engine(self._engine)
         # Lone statements commit by themselves here: one connection is kept for them.
         self._held = (
-            HeldConnection(self._reader, pool_owner=self._engine if self._owns_engine else None)
+            HeldConnection(self._engine, pool_owner=self._engine if self._owns_engine else None)
             if lone_statements_commit(self._engine) and pool_can_spare_one(self._engine)
             else None
         )
@@ -269,7 +267,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             )
 
         saved = write(
-            self._writer, self._reader, operation, save_all, landed, retry_lost=retry_lost
+            self._writer, self._engine, operation, save_all, landed, retry_lost=retry_lost
         )
         for token, (row_id, stored) in zip(checked, saved, strict=True):
             token.set_id(row_id)
@@ -299,7 +297,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             except UnreadableValue as exc:
                 raise self._unreadable("get_tokens", connection, exc, None, {}) from exc
 
-        rows = read(self._reader, "get_tokens", every_row, self._held)
+        rows = read(self._engine, "get_tokens", every_row, self._held)
         return [token_from_row(row) for row in rows]
 
     def delete_tokens(self) -> None:
@@ -405,7 +403,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         whether it updated the row, ``None`` if its connection was lost and it did not land."""
         statement = self._update_if_nothing_to_fill(values)
         return write_alone(
-            self._reader,
+            self._engine,
             self._held,
             operation,
             lambda connection: connection.execute(statement).rowcount == 1,
@@ -497,14 +495,14 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 raise self._unreadable(operation, connection, exc, where, params) from exc
             return row._mapping if row is not None else None
 
-        return read(self._reader, operation, first, self._held)
+        return read(self._engine, operation, first, self._held)
 
     def _write(self, operation: str, statement: Any, gone: Select[Any]) -> int:
         """Run one DELETE in a transaction; ``gone`` counts what should be left (0 if it landed)."""
         self._check_open()
         return write(
             self._writer,
-            self._reader,
+            self._engine,
             operation,
             lambda connection: int(connection.execute(statement).rowcount),
             lambda connection, _: connection.execute(gone).scalar() == 0,
