@@ -19,7 +19,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from zoho_tokenstore.model import COLUMN_NAMES
+from zoho_tokenstore.core.model import COLUMN_NAMES
 
 # The throwaway-database helpers are the test suite's (tests/databases.py), shared, not copied.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))

@@ -25,9 +25,9 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from bench_data import COLUMNS, Row, driver_args
 from token_factory import make_token, valid_expiry  # tests/ is on sys.path via bench_data
 from zoho_tokenstore import OAuthTokenRow, SQLAlchemyTokenStore
-from zoho_tokenstore.engine import build_engine, connect_for_reads
-from zoho_tokenstore.model import COLUMN_NAMES
-from zoho_tokenstore.token_codec import token_from_row
+from zoho_tokenstore.core.codec import token_from_row
+from zoho_tokenstore.core.model import COLUMN_NAMES
+from zoho_tokenstore.database.engine import build_engine, connect_for_reads
 
 BY_ID: Final = "find_token_by_id"
 BY_USER: Final = "find_token (user name)"

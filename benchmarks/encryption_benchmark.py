@@ -24,9 +24,9 @@ import bench_data
 from bench_targets import BY_ID, BY_REFRESH, BY_USER, SAVE_UPDATE, Target, sdk_operations
 from bench_timing import Cell, calibrate, measure
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
-from zoho_tokenstore.encryption import TokenCipher
-from zoho_tokenstore.engine import build_engine
-from zoho_tokenstore.key_rotation import refresh_statistics, rewrite_rows
+from zoho_tokenstore.database.engine import build_engine
+from zoho_tokenstore.encryption.cipher import TokenCipher
+from zoho_tokenstore.encryption.rotation import refresh_statistics, rewrite_rows
 
 OPERATIONS = (BY_ID, BY_USER, BY_REFRESH, SAVE_UPDATE)
 

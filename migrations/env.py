@@ -1,7 +1,7 @@
 """Alembic environment for zoho_tokenstore's own table.
 
 The URL comes from ``alembic -x url=...``, else ``ZOHO_TOKENSTORE_URL``, else ``sqlalchemy.url`` in
-alembic.ini. ``zoho_tokenstore.migration`` passes its own connection instead. The table is
+alembic.ini. ``zoho_tokenstore.database.migrations`` passes its own connection instead. The table is
 ``oauthtoken`` unless ``-x table=...`` or ``ZOHO_TOKENSTORE_TABLE`` names another; revisions read the
 name from ``context.config.attributes["table_name"]``. Each table has its own version table, separate
 from the host application's, and SQLite gets batch mode so later ALTERs work there too.
@@ -15,9 +15,9 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.pool import NullPool
 
-from zoho_tokenstore.engine import build_engine, write_engine
-from zoho_tokenstore.migration import rename_legacy_revisions, version_table
-from zoho_tokenstore.model import TABLE_NAME, token_table
+from zoho_tokenstore.core.model import TABLE_NAME, token_table
+from zoho_tokenstore.database.engine import build_engine, write_engine
+from zoho_tokenstore.database.migrations import rename_legacy_revisions, version_table
 
 config = context.config
 table_name: str = (

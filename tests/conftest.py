@@ -19,7 +19,7 @@ from direct_db import read_rows
 from pgbouncer import direct_url
 from statement_log import StatementLog
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
-from zoho_tokenstore.model import OAuthTokenRow
+from zoho_tokenstore.core.model import OAuthTokenRow
 
 # Fixtures for the stand-in Zoho server and a guarded SDK (see standin_fixtures.py).
 # The private PgBouncer behind the opt-in "pgbouncer" backend (see pgbouncer_fixtures.py).

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL
 
 from pgbouncer import direct_url
-from zoho_tokenstore.model import COLUMN_NAMES, TABLE_NAME, owned_tables, token_table
+from zoho_tokenstore.core.model import COLUMN_NAMES, TABLE_NAME, owned_tables, token_table
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 from sdk_helpers import get_leads, lead_descriptions
 from zoho_tokenstore import SQLAlchemyTokenStore
-from zoho_tokenstore.sdk_generation import installed_sdk_distributions
+from zoho_tokenstore.sdk.generation import installed_sdk_distributions
 from zoho_tokenstore.testing.sdk_log import recorded_sdk_log
 from zoho_tokenstore.testing.standin_zoho import SDK_API_VERSION, SDK_TIMEOUT_S, TOKEN_PATH
 

@@ -16,8 +16,8 @@ from direct_db import set_stored_expiry
 from refresh_workers import WorkerPlan, api_worker
 from sdk_helpers import get_leads, lead_descriptions, login
 from zoho_tokenstore import SQLAlchemyTokenStore
-from zoho_tokenstore.engine import build_engine, write_engine
-from zoho_tokenstore.model import LEASE_TABLE, TOKEN_TABLE
+from zoho_tokenstore.core.model import LEASE_TABLE, TOKEN_TABLE
+from zoho_tokenstore.database.engine import build_engine, write_engine
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 ALICE = "alice@example.com"

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from sdk_helpers import fail_on_sdk_errors
+from zoho_tokenstore.sdk.state import preserved_sdk_state
 from zoho_tokenstore.testing.sdk_log import SdkLogRecorder, recorded_sdk_log
-from zoho_tokenstore.testing.sdk_state import preserved_sdk_state
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.engine import URL
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
-from zoho_tokenstore.migration import head_revision
+from zoho_tokenstore.database.migrations import head_revision
 
 
 def _url(url: URL) -> str:

@@ -21,8 +21,8 @@ from sqlalchemy.engine import URL, make_url
 from token_factory import fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.cli import main
-from zoho_tokenstore.engine import build_engine
-from zoho_tokenstore.maintenance import purge
+from zoho_tokenstore.cli.operations.maintenance import purge
+from zoho_tokenstore.database.engine import build_engine
 
 Rows = Callable[[], list[dict[str, Any]]]
 SECRET_COLUMNS = ("client_secret", "refresh_token", "access_token", "grant_token")

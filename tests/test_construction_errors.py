@@ -15,7 +15,7 @@ import pytest
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
-from zoho_tokenstore.database_url import DatabaseURLError
+from zoho_tokenstore.database.urls import DatabaseURLError
 
 PASSWORD = "S3cret-Pw"
 

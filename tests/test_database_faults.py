@@ -23,7 +23,7 @@ from store_errors import token_store_error
 from tcp_proxy import TcpProxy
 from token_factory import fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
-from zoho_tokenstore.engine import NETWORK_STALL_SECONDS, build_engine
+from zoho_tokenstore.database.engine import NETWORK_STALL_SECONDS, build_engine
 
 #: An outage must surface well before a user gives up (the engine's connect timeout is 5 s).
 OUTAGE_BOUND_S = 10.0

@@ -21,7 +21,7 @@ from sdk_helpers import get_leads, lead_descriptions
 from token_factory import full_token, now_ms
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
-from zoho_tokenstore.demo import DEMO_USER_NAME, run_demo
+from zoho_tokenstore.cli.operations.demo import DEMO_USER_NAME, run_demo
 from zoho_tokenstore.testing import StandInKit
 from zoho_tokenstore.testing.standin_zoho import DEFAULT_CLIENT_SECRET
 

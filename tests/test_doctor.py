@@ -13,9 +13,9 @@ from sqlalchemy.engine import URL
 
 from zoho_tokenstore import upgrade
 from zoho_tokenstore.cli import main
-from zoho_tokenstore.diagnostics import check_strict_mode, diagnose
-from zoho_tokenstore.engine import build_engine, masked_url
-from zoho_tokenstore.migration import head_revision
+from zoho_tokenstore.cli.operations.diagnostics import check_strict_mode, diagnose
+from zoho_tokenstore.database.engine import build_engine, masked_url
+from zoho_tokenstore.database.migrations import head_revision
 
 CHECKS = {
     "sqlite": ["connect", "schema", "model", "journal", "file mode"],

@@ -24,10 +24,10 @@ from token_factory import fields_of, full_token
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import keys as keys_cli
 from zoho_tokenstore.cli import main
-from zoho_tokenstore.encryption import KEYS_ENVIRONMENT_VARIABLE, TokenCipher
-from zoho_tokenstore.engine import build_engine
-from zoho_tokenstore.key_rotation import _raw_columns, _rewrite_row, rewrite_rows
-from zoho_tokenstore.model import TOKEN_TABLE
+from zoho_tokenstore.core.model import TOKEN_TABLE
+from zoho_tokenstore.database.engine import build_engine
+from zoho_tokenstore.encryption.cipher import KEYS_ENVIRONMENT_VARIABLE, TokenCipher
+from zoho_tokenstore.encryption.rotation import _raw_columns, _rewrite_row, rewrite_rows
 
 
 def _url(url: URL) -> str:

@@ -14,10 +14,10 @@ from encryption_helpers import KEY_1, assert_encrypted_under, raw_rows
 from test_encryption import assert_found_every_way
 from token_factory import FIELDS, fields_of, full_token
 from zoho_tokenstore import SQLAlchemyTokenStore, downgrade, upgrade
-from zoho_tokenstore.encryption import TokenCipher
-from zoho_tokenstore.engine import build_engine
-from zoho_tokenstore.key_rotation import rewrite_rows
-from zoho_tokenstore.migration import current_revision, head_revision
+from zoho_tokenstore.database.engine import build_engine
+from zoho_tokenstore.database.migrations import current_revision, head_revision
+from zoho_tokenstore.encryption.cipher import TokenCipher
+from zoho_tokenstore.encryption.rotation import rewrite_rows
 
 BEFORE = "zoho_tokenstore_0001"
 COLUMNS = FIELDS  # the ten columns, in the table's order

@@ -22,8 +22,8 @@ from backends import require_backend
 from databases import throwaway_database
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
-from zoho_tokenstore.exact_match import exact_match_problem
-from zoho_tokenstore.migration import VERSION_TABLE, head_revision
+from zoho_tokenstore.database.exact_match import exact_match_problem
+from zoho_tokenstore.database.migrations import VERSION_TABLE, head_revision
 
 REPO = Path(__file__).resolve().parents[1]
 MYSQL_SCHEMES = ("mysql+pymysql", "mariadb+pymysql")

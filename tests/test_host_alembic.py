@@ -20,7 +20,8 @@ from sqlalchemy.engine import URL
 from direct_db import table_names, version_nums
 from host_project import host_config, host_importable, write_host_project
 from zoho_tokenstore import downgrade, upgrade
-from zoho_tokenstore.engine import build_engine, write_engine
+from zoho_tokenstore.core.model import owned_tables
+from zoho_tokenstore.database.engine import build_engine, write_engine
 from zoho_tokenstore.migration import (
     VERSION_TABLE,
     current_revision,
@@ -28,7 +29,6 @@ from zoho_tokenstore.migration import (
     include_name,
     include_name_for,
 )
-from zoho_tokenstore.model import owned_tables
 
 HOST_TABLES = {"invoice", "alembic_version"}
 OUR_TABLES = {"oauthtoken", VERSION_TABLE}  # the host pins our schema at zoho_tokenstore_0001

@@ -18,7 +18,7 @@ from hostile_strings import HOSTILE, ODD_DIGITS
 from store_errors import token_store_error
 from token_factory import FIELDS, fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore
-from zoho_tokenstore.model import COLUMN_LENGTHS
+from zoho_tokenstore.core.model import COLUMN_LENGTHS
 
 Rows = Callable[[], list[dict[str, object]]]
 

@@ -23,9 +23,9 @@ from legacy_stores import WIDE_TABLE_SQL, create_table, insert_rows, read_rows
 from token_factory import FIELDS, fields_of, full_token, valid_expiry
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
+from zoho_tokenstore.database.migrations import head_revision
 from zoho_tokenstore.importing import apply_plan, make_plan, read_filestore, target_rows
 from zoho_tokenstore.importing.filestore import FILESTORE_HEADER, LEGACY_HEADER
-from zoho_tokenstore.migration import head_revision
 
 Rows = Callable[[], list[dict[str, object]]]
 

@@ -26,7 +26,7 @@ from sdk_helpers import get_leads, grant_token, init_sdk, lead_descriptions
 from token_factory import fields_of
 from zoho_tokenstore import SQLAlchemyTokenStore, revoke_token, upgrade
 from zoho_tokenstore.cli import main
-from zoho_tokenstore.testing.sdk_state import reset_sdk_state
+from zoho_tokenstore.sdk.state import reset_sdk_state
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 ALICE, BOB, CAROL = "alice@example.com", "bob@example.com", "carol@example.com"

@@ -9,7 +9,7 @@ from sqlalchemy.engine import URL
 from direct_db import version_nums
 from zoho_tokenstore import downgrade, upgrade
 from zoho_tokenstore.cli import main
-from zoho_tokenstore.migration import (
+from zoho_tokenstore.database.migrations import (
     VERSION_TABLE,
     current_revision,
     head_revision,

@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL
 
 from direct_db import schema_differences, table_names
 from zoho_tokenstore import downgrade, upgrade
-from zoho_tokenstore.migration import VERSION_TABLE, current_revision, head_revision
+from zoho_tokenstore.database.migrations import VERSION_TABLE, current_revision, head_revision
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,7 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 from token_factory import full_token, make_token
 from zoho_tokenstore import OAuthTokenRow, SQLAlchemyTokenStore, upgrade
-from zoho_tokenstore.model import token_row_class, token_table
+from zoho_tokenstore.core.model import token_row_class, token_table
 
 CUSTOM = "crm_tokens"
 

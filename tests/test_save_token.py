@@ -16,7 +16,7 @@ from backends import require_backend
 from databases import throwaway_database
 from token_factory import fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
-from zoho_tokenstore.model import COLUMN_LENGTHS, OAuthTokenRow
+from zoho_tokenstore.core.model import COLUMN_LENGTHS, OAuthTokenRow
 
 Rows = Callable[[], list[dict[str, object]]]
 

@@ -13,8 +13,8 @@ from backends import require_backend
 from databases import throwaway_database
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore, downgrade, upgrade
-from zoho_tokenstore.errors import driver_error_code, is_retryable
-from zoho_tokenstore.model import OAuthTokenRow
+from zoho_tokenstore.core.errors import driver_error_code, is_retryable
+from zoho_tokenstore.core.model import OAuthTokenRow
 
 
 def test_a_never_upgraded_database_is_refused_with_the_fix(empty_db_url: URL) -> None:

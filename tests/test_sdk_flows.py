@@ -35,8 +35,8 @@ from sdk_helpers import (
 )
 from token_factory import now_ms
 from zoho_tokenstore import SQLAlchemyTokenStore, revoke_token, upgrade
-from zoho_tokenstore.model import OAuthTokenRow
-from zoho_tokenstore.testing.sdk_state import reset_sdk_state
+from zoho_tokenstore.core.model import OAuthTokenRow
+from zoho_tokenstore.sdk.state import reset_sdk_state
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 ALICE, ALICE_ZGID = "alice@example.com", "777"

@@ -27,7 +27,7 @@ from refresh_workers import environment
 from sdk_generations import SDK_DISTRIBUTION
 from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions
 from zoho_tokenstore import SQLAlchemyTokenStore, revoke_token
-from zoho_tokenstore.sdk_generation import (
+from zoho_tokenstore.sdk.generation import (
     SdkDistribution,
     SdkGenerationWarning,
     installed_sdk_distributions,

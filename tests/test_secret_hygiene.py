@@ -25,7 +25,7 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from token_factory import full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.cli import main as cli_main
-from zoho_tokenstore.model import TABLE_NAME, OAuthTokenRow
+from zoho_tokenstore.core.model import TABLE_NAME, OAuthTokenRow
 
 PASSWORD = "S3cretPw"
 SECRETS = {

@@ -20,8 +20,8 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from sdk_helpers import run_at_once
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore, create_shared_engine, downgrade
-from zoho_tokenstore.engine import write_engine
-from zoho_tokenstore.model import TOKEN_TABLE
+from zoho_tokenstore.core.model import TOKEN_TABLE
+from zoho_tokenstore.database.engine import write_engine
 
 
 def secrets_of(token: OAuthToken) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from doc_files import doc_files, write_files
-from zoho_tokenstore.sdk_generation import installed_sdk_distributions, normalized_name
+from zoho_tokenstore.sdk.generation import installed_sdk_distributions, normalized_name
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -94,7 +94,7 @@ def test_installed_wheel_upgrades_sqlite_without_the_source_tree(
 
     script = (
         "import zoho_tokenstore, sys\n"
-        "from zoho_tokenstore.migration import migrations_path\n"
+        "from zoho_tokenstore.database.migrations import migrations_path\n"
         "assert 'site-packages' in zoho_tokenstore.__file__, zoho_tokenstore.__file__\n"
         "assert 'site-packages' in str(migrations_path())\n"
         "zoho_tokenstore.upgrade(sys.argv[1])\n"

@@ -7,7 +7,7 @@ import time
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
-from zoho_tokenstore.token_codec import token_values_unchecked
+from zoho_tokenstore.core.codec import token_values_unchecked
 
 FIELDS = (
     "id",

@@ -5,16 +5,16 @@ SDK's OAuth tokens in SQLite, PostgreSQL or MySQL/MariaDB; ``zoho-tokenstore upg
 schema from the Alembic migrations that ship with the package.
 """
 
-from .sdk_generation import require_sdk
+from .sdk.generation import require_sdk
 
 require_sdk()  # before anything imports zohocrmsdk: a missing SDK fails with the install lines
 
-from .engine import create_shared_engine  # noqa: E402
-from .migration import downgrade, upgrade  # noqa: E402
-from .model import OAuthTokenRow  # noqa: E402
-from .refresh import RefreshAhead  # noqa: E402
-from .revoke import revoke_token  # noqa: E402
-from .store import SQLAlchemyTokenStore  # noqa: E402
+from .core.model import OAuthTokenRow  # noqa: E402
+from .database.engine import create_shared_engine  # noqa: E402
+from .database.migrations import downgrade, upgrade  # noqa: E402
+from .refresh.ahead import RefreshAhead  # noqa: E402
+from .sdk.revoke import revoke_token  # noqa: E402
+from .store.token_store import SQLAlchemyTokenStore  # noqa: E402
 
 __all__ = [
     "OAuthTokenRow",

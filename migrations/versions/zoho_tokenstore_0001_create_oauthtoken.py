@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 #: Prefixed, so it cannot collide with a host application's own revision ids; databases that
-#: recorded the earlier id "0001" are carried over by ``zoho_tokenstore.migration``.
+#: recorded the earlier id "0001" are carried over by ``zoho_tokenstore.database.migrations``.
 revision = "zoho_tokenstore_0001"
 down_revision = None
 branch_labels = ("zoho_tokenstore",)

@@ -16,7 +16,7 @@ from alembic.util import CommandError
 from sqlalchemy import exc as sa_exc
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
-from ..errors import database_error
+from ..core.errors import database_error
 from . import demo, doctor, importing, keys, schema, tokens
 from .common import (
     DEFAULT_URL,

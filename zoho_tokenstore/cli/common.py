@@ -13,16 +13,16 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
-from ..database_url import (
+from ..core.model import TABLE_NAME, token_table
+from ..database.engine import build_engine, masked_url
+from ..database.existing import missing_sqlite_file, open_existing, sqlite_file
+from ..database.migrations import schema_problem
+from ..database.urls import (
     DatabaseURLError,
     missing_driver_message,
     parse_database_url,
     unknown_scheme_message,
 )
-from ..engine import build_engine, masked_url
-from ..existing_db import missing_sqlite_file, open_existing, sqlite_file
-from ..migration import schema_problem
-from ..model import TABLE_NAME, token_table
 
 DEFAULT_URL: Final = "sqlite:///zohooauth.db"
 URL_ENVIRONMENT_VARIABLE: Final = "ZOHO_TOKENSTORE_URL"

@@ -32,14 +32,14 @@ def register(commands: Commands) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     # Not $ZOHO_TOKENSTORE_URL: the demo must never write into the database an app is configured with.
-    from ..demo import DEFAULT_DEMO_URL, run_demo
+    from .operations.demo import DEFAULT_DEMO_URL, run_demo
 
     if args.url is not None:
         checked_url(args.url)  # a mistyped URL is one line and exit status 2, as for every command
     if not args.encrypt:
         run_demo(args.url or DEFAULT_DEMO_URL)
         return 0
-    from ..encryption import generate_key, keys_from_environment
+    from ..encryption.cipher import generate_key, keys_from_environment
 
     keys = keys_from_environment()
     if keys:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..diagnostics import diagnose
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -13,6 +12,7 @@ from .common import (
     database_url,
     table_of,
 )
+from .operations.diagnostics import diagnose
 
 
 def register(commands: Commands) -> None:

@@ -8,9 +8,10 @@ from typing import Final, TextIO
 
 from sqlalchemy import exc as sa_exc
 
-from ..encryption import TokenCipher, keys_from_environment
-from ..engine import build_engine, masked_url
-from ..errors import database_error
+from ..core.errors import database_error
+from ..core.model import TABLE_NAME
+from ..database.engine import build_engine, masked_url
+from ..encryption.cipher import TokenCipher, keys_from_environment
 from ..importing import (
     AdoptionRefusedError,
     NotAFileStoreError,
@@ -29,8 +30,7 @@ from ..importing.adopt import drop_backup_hint, undo_adoption
 from ..importing.report import plan_lines, summary_line
 from ..importing.rows import SourceRead
 from ..importing.table import source_engine
-from ..model import TABLE_NAME
-from ..store import SQLAlchemyTokenStore
+from ..store.token_store import SQLAlchemyTokenStore
 from .common import Commands, add_database_options, table_of, url_of, where
 
 #: Exit status when the import ran but some rows were skipped or refused (1 is an error).

@@ -10,9 +10,14 @@ import argparse
 import sys
 from typing import TextIO
 
-from ..encryption import KEYS_ENVIRONMENT_VARIABLE, TokenCipher, generate_key, keys_from_environment
-from ..errors import store_error
-from ..key_rotation import (
+from ..core.errors import store_error
+from ..encryption.cipher import (
+    KEYS_ENVIRONMENT_VARIABLE,
+    TokenCipher,
+    generate_key,
+    keys_from_environment,
+)
+from ..encryption.rotation import (
     DEFAULT_BATCH_SIZE,
     RewriteProgress,
     refresh_statistics,

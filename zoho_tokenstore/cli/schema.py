@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from ..migration import current_revision, downgrade, head_revision, upgrade
+from ..database.migrations import current_revision, downgrade, head_revision, upgrade
 from .common import (
     EXIT_OK,
     Commands,

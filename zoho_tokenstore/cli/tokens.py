@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..maintenance import DEAD_ROW_RULE, delete_row, find_row, list_rows, purge
-from ..token_display import masked_fields, token_line
 from .common import (
     EXIT_OK,
     CliError,
@@ -18,6 +16,8 @@ from .common import (
     table_of,
     where,
 )
+from .operations.display import masked_fields, token_line
+from .operations.maintenance import DEAD_ROW_RULE, delete_row, find_row, list_rows, purge
 
 
 def register(commands: Commands) -> None:

@@ -13,9 +13,9 @@ from typing import Final
 from sqlalchemy import Engine, MetaData, Table, inspect
 from sqlalchemy import exc as sa_exc
 
-from ..engine import masked_url, write_engine
-from ..errors import database_error
-from ..migration import current_revision, downgrade, upgrade, version_table
+from ..core.errors import database_error
+from ..database.engine import masked_url, write_engine
+from ..database.migrations import current_revision, downgrade, upgrade, version_table
 from .rows import COLUMNS
 
 #: A backup table name every backend accepts unquoted (MySQL's identifier limit is 64).

@@ -17,13 +17,13 @@ from typing import Final
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy import exc as sa_exc
 
-from ..encrypted_columns import unreadable_row_id, with_lookup_hashes
-from ..encryption import UnreadableValue, unreadable_row_error
-from ..engine import write_engine
-from ..errors import database_error
-from ..model import token_table
-from ..store import SQLAlchemyTokenStore
-from ..token_codec import Values
+from ..core.codec import Values
+from ..core.errors import database_error
+from ..core.model import token_table
+from ..database.engine import write_engine
+from ..encryption.cipher import UnreadableValue, unreadable_row_error
+from ..encryption.columns import unreadable_row_id, with_lookup_hashes
+from ..store.token_store import SQLAlchemyTokenStore
 from .plan import Plan, Write
 from .rows import COLUMNS
 

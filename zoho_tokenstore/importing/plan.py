@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from ..model import COLUMN_LENGTHS
-from ..store import new_token_id
-from ..token_codec import CREDENTIAL_COLUMNS, Values, value_problem
+from ..core.codec import CREDENTIAL_COLUMNS, Values, value_problem
+from ..core.model import COLUMN_LENGTHS
+from ..store.token_store import new_token_id
 from .rows import COLUMNS, SourceRead, SourceRow, shown
 
 #: Columns whose integers (a table with numeric ids or expiries) are read as the SDK's strings.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from ..model import COLUMN_NAMES
+from ..core.model import COLUMN_NAMES
 
 #: The ten columns every source provides, in the table's order (DBStore's names).
 COLUMNS: Final = COLUMN_NAMES

@@ -13,8 +13,8 @@ from pathlib import Path
 from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, select
 from sqlalchemy.engine import URL, make_url
 
-from ..engine import masked_url
-from ..token_codec import value_problem
+from ..core.codec import value_problem
+from ..database.engine import masked_url
 from .rows import COLUMNS, SourceRead, SourceRow, id_order, shown
 
 

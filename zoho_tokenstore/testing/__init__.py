@@ -4,9 +4,9 @@ In pytest, ask for the ``zoho_standin`` fixture (a ``StandInKit``); elsewhere us
 or ``StandInZoho`` directly. See docs/testing-kit.md.
 """
 
+from ..sdk.state import preserved_sdk_state, reset_sdk_state
 from .kit import StandInKit, running_kit
 from .sdk_log import SdkLogEntry, SdkLogRecorder, recorded_sdk_log
-from .sdk_state import preserved_sdk_state, reset_sdk_state
 from .standin_zoho import StandInRequest, StandInUser, StandInZoho
 
 __all__ = [

@@ -14,8 +14,8 @@ from typing import Any, Final
 
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 
+from ..sdk.state import preserved_sdk_state
 from .sdk_log import SdkLogEntry, SdkLogRecorder, recorded_sdk_log
-from .sdk_state import preserved_sdk_state
 from .standin_zoho import SDK_API_VERSION, StandInRequest, StandInUser, StandInZoho
 
 DEFAULT_EMAIL: Final = "user@example.com"

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .sdk_state import SDK_LOGGER
+from ..sdk.state import SDK_LOGGER
 
 
 @dataclass(frozen=True)

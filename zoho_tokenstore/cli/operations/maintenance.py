@@ -13,9 +13,9 @@ from typing import Any, Final
 from sqlalchemy import Engine, and_, delete, false, or_, select
 from sqlalchemy import exc as sa_exc
 
-from .engine import connect_for_reads, write_engine
-from .errors import database_error
-from .model import TABLE_NAME, token_table
+from ...core.errors import database_error
+from ...core.model import TABLE_NAME, token_table
+from ...database.engine import connect_for_reads, write_engine
 
 Row = dict[str, Any]
 

@@ -37,30 +37,7 @@ from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
-from .database_url import DatabaseURLError
-from .encrypted_columns import (
-    credential_match,
-    credential_params,
-    keyed_row_class,
-    unreadable_row_id,
-    with_lookup_hashes,
-)
-from .encryption import TokenCipher, UnreadableValue, unreadable_row_error
-from .engine import (
-    build_engine,
-    lone_statements_commit,
-    masked_url,
-    store_view,
-    write_engine,
-)
-from .errors import database_error, store_error
-from .exact_match import exact_match_problem
-from .held_connection import HeldConnection, pool_can_spare_one
-from .migration import schema_problem, upgrade
-from .model import COLUMN_NAMES, TABLE_NAME, OAuthTokenRow, token_row_class
-from .refresh import RefreshAhead, Refresher, adopt_refreshed
-from .sdk_generation import installed_sdk_problem
-from .token_codec import (
+from ..core.codec import (
     CREDENTIAL_COLUMNS,
     Values,
     fill_empty_fields,
@@ -71,6 +48,29 @@ from .token_codec import (
     token_values_unchecked,
     value_problem,
 )
+from ..core.errors import database_error, store_error
+from ..core.model import COLUMN_NAMES, TABLE_NAME, OAuthTokenRow, token_row_class
+from ..database.engine import (
+    build_engine,
+    lone_statements_commit,
+    masked_url,
+    store_view,
+    write_engine,
+)
+from ..database.exact_match import exact_match_problem
+from ..database.held_connection import HeldConnection, pool_can_spare_one
+from ..database.migrations import schema_problem, upgrade
+from ..database.urls import DatabaseURLError
+from ..encryption.cipher import TokenCipher, UnreadableValue, unreadable_row_error
+from ..encryption.columns import (
+    credential_match,
+    credential_params,
+    keyed_row_class,
+    unreadable_row_id,
+    with_lookup_hashes,
+)
+from ..refresh.ahead import RefreshAhead, Refresher, adopt_refreshed
+from ..sdk.generation import installed_sdk_problem
 from .transactions import RowVanished, read, write, write_alone
 
 
@@ -85,7 +85,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     Args:
         url: a database URL (``sqlite:///zohooauth.db``, ``postgresql+psycopg://…``,
             ``mysql+pymysql://…``) or an existing ``Engine``. With a URL the store builds and owns a
-            tuned engine (see ``zoho_tokenstore.engine``); an ``Engine`` is used as given (build
+            tuned engine (see ``zoho_tokenstore.database.engine``); an ``Engine`` is used as given (build
             one to share with ``create_shared_engine``; see docs/engines.md for what an engine of
             your own keeps and loses) and is not disposed by ``close()``. A URL the store cannot
             use (unparsable, unknown scheme, missing driver or directory, in-memory SQLite) raises
@@ -101,7 +101,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             ``zoho-tokenstore upgrade --table NAME`` or ``upgrade(url, table_name=NAME)``.
         refresh_ahead: refresh a token about to expire once, before the SDK sees it: threads of a
             process queue on an in-process lock, processes on a short-lived lease row, and nothing
-            is held in the database while Zoho answers (see ``zoho_tokenstore.refresh``). ``True`` (default) uses ``RefreshAhead()``; ``False`` leaves
+            is held in the database while Zoho answers (see ``zoho_tokenstore.refresh.ahead``). ``True`` (default) uses ``RefreshAhead()``; ``False`` leaves
             refreshing to the SDK; a ``RefreshAhead(...)`` sets the margin and timeouts.
         encryption_keys: Fernet keys (``zoho-tokenstore keygen``, bytes or text), newest first.
             With keys, tokens and the client secret are stored encrypted under the newest key and

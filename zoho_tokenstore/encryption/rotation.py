@@ -17,7 +17,9 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, Table, func, select, update
 
-from .encryption import (
+from ..core.model import token_table
+from ..database.engine import write_engine
+from .cipher import (
     ENCRYPTED_COLUMNS,
     HASHED_COLUMNS,
     TokenCipher,
@@ -25,8 +27,6 @@ from .encryption import (
     hash_column,
     unreadable_row_error,
 )
-from .engine import write_engine
-from .model import token_table
 
 DEFAULT_BATCH_SIZE: Final = 100
 #: The longest pause between two batches on SQLite (see ``rewrite_rows``).

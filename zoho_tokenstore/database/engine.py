@@ -32,7 +32,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from .database_url import (
+from .log_safety import hide_result_rows
+from .urls import (
     DatabaseURLError,
     create_private_file,
     missing_driver_message,
@@ -40,7 +41,6 @@ from .database_url import (
     sqlite_file,
     unknown_scheme_message,
 )
-from .log_safety import hide_result_rows
 
 #: Execution option that marks the writer engine's connections (its own copy of the engine, which on
 #: SQLite carries the ``BEGIN IMMEDIATE`` listener); visible in ``get_execution_options()``.

@@ -19,11 +19,11 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
-from .engine import masked_url
-from .errors import database_error
-from .existing_db import missing_sqlite_file, open_existing, sqlite_file
-from .migration import current_revision, schema_problem, version_table
-from .model import TABLE_NAME, owned_tables, token_table
+from ...core.errors import database_error
+from ...core.model import TABLE_NAME, owned_tables, token_table
+from ...database.engine import masked_url
+from ...database.existing import missing_sqlite_file, open_existing, sqlite_file
+from ...database.migrations import current_revision, schema_problem, version_table
 
 OK: Final = "ok"
 FAIL: Final = "FAIL"

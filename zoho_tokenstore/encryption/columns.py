@@ -30,7 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from .encryption import (
+from ..core.model import NAMING_CONVENTION, OAuthTokenRow, row_class_for_table, token_table
+from .cipher import (
     ENCRYPTED_COLUMNS,
     HASHED_COLUMNS,
     TokenCipher,
@@ -38,7 +39,6 @@ from .encryption import (
     hash_column,
     looks_encrypted,
 )
-from .model import NAMING_CONVENTION, OAuthTokenRow, row_class_for_table, token_table
 
 #: Where a store's table keeps its cipher (``None``: a store without keys).
 CIPHER_INFO_KEY: Final = "zoho_tokenstore_cipher"

@@ -132,7 +132,7 @@ class RefreshLeaseRow(Base):
     """A claim on refreshing one token: which worker refreshes it, and until when others wait.
 
     Kept apart from the token row so the token table stays the SDK's ``DBStore`` columns. A row exists
-    only while a refresh runs (or until ``expires_at`` after a crash); see ``zoho_tokenstore.refresh_lease``.
+    only while a refresh runs (or until ``expires_at`` after a crash); see ``zoho_tokenstore.refresh.lease``.
     """
 
     __tablename__ = TABLE_NAME + LEASE_SUFFIX

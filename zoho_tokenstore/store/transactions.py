@@ -28,9 +28,9 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
-from .engine import connect_for_reads
-from .errors import database_error, is_retryable, store_error
-from .held_connection import HeldConnection
+from ..core.errors import database_error, is_retryable, store_error
+from ..database.engine import connect_for_reads
+from ..database.held_connection import HeldConnection
 
 #: Attempts of a write transaction that keeps losing a race before the conflict is reported.
 WRITE_ATTEMPTS: Final = 3

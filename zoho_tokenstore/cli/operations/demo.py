@@ -21,14 +21,14 @@ from zohocrmsdk.src.com.zoho.crm.api.record import RecordOperations
 from zohocrmsdk.src.com.zoho.crm.api.record import ResponseWrapper as RecordsWrapper
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
-from .engine import build_engine, masked_url
-from .migration import current_revision, upgrade
-from .model import token_table
-from .store import SQLAlchemyTokenStore
-from .testing.sdk_log import SdkLogRecorder, recorded_sdk_log
-from .testing.sdk_state import preserved_sdk_state, reset_sdk_state
-from .testing.standin_zoho import StandInZoho
-from .token_display import token_line
+from ...core.model import token_table
+from ...database.engine import build_engine, masked_url
+from ...database.migrations import current_revision, upgrade
+from ...sdk.state import preserved_sdk_state, reset_sdk_state
+from ...store.token_store import SQLAlchemyTokenStore
+from ...testing.sdk_log import SdkLogRecorder, recorded_sdk_log
+from ...testing.standin_zoho import StandInZoho
+from .display import token_line
 
 #: Where the demo keeps its tokens unless ``--url`` says otherwise: a file in the current directory.
 DEFAULT_DEMO_URL: Final = "sqlite:///zohooauth-demo.db"

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
-from .errors import store_error
+from ..core.errors import store_error
 
 #: Where applications and CLI commands read keys from: comma-separated, newest first.
 KEYS_ENVIRONMENT_VARIABLE: Final = "ZOHO_TOKENSTORE_ENCRYPTION_KEYS"

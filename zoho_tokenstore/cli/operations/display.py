@@ -8,14 +8,25 @@ from typing import Any, Final
 
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 
-from .masking import mask
-from .model import COLUMN_NAMES
-from .token_codec import token_values_unchecked
+from ...core.codec import token_values_unchecked
+from ...core.model import COLUMN_NAMES
 
 #: Columns shown only masked: ``***`` plus at most the last 4 characters of a long value.
 SECRET_COLUMNS: Final = frozenset({"client_secret", "refresh_token", "access_token", "grant_token"})
 
 Shown = dict[str, str | None]
+
+#: Values at least this long show their last four characters; shorter ones show nothing.
+_SHOW_TAIL_FROM: Final = 20
+
+
+def mask(value: str | None) -> str:
+    """``"-"`` for no value, else ``"***"`` plus at most the last 4 characters of a long value."""
+    if value is None or value == "":
+        return "-"
+    if len(value) < _SHOW_TAIL_FROM:
+        return "***"
+    return f"***{value[-4:]}"
 
 
 def masked_fields(token: OAuthToken | Mapping[str, Any]) -> Shown:

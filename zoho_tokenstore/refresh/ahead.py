@@ -30,12 +30,12 @@ from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
-from .errors import database_error, store_error
-from .model import OAuthTokenRow
-from .refresh_lease import LeaseState, RefreshLeases
-from .sdk_context import current_initializer
-from .sdk_http_timeout import TIMEOUT_ERRORS, request_timeout
-from .token_codec import token_from_row, token_values
+from ..core.codec import token_from_row, token_values
+from ..core.errors import database_error, store_error
+from ..core.model import OAuthTokenRow
+from ..sdk.http_timeout import TIMEOUT_ERRORS, request_timeout
+from ..sdk.initializer import current_initializer
+from .lease import LeaseState, RefreshLeases
 
 #: The SDK refreshes a token whose expiry is less than this many milliseconds away (oauth_token.py).
 SDK_REFRESH_MARGIN_MS: Final = 5000

@@ -21,10 +21,10 @@ from sqlalchemy import Connection, Engine, RowMapping, Table, delete, insert, se
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .encrypted_columns import with_lookup_hashes
-from .engine import connect_for_reads, write_engine
-from .errors import is_retryable
-from .model import OAuthTokenRow, lease_row_class
+from ..core.errors import is_retryable
+from ..core.model import OAuthTokenRow, lease_row_class
+from ..database.engine import connect_for_reads, write_engine
+from ..encryption.columns import with_lookup_hashes
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The database: URL checks, engines and their profile, exact matching, log safety, migrations."""

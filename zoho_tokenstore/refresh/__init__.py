@@ -1,0 +1,1 @@
+"""Refresh coordination: one refresh per token across threads (``ahead``) and processes (``lease``)."""
