@@ -31,7 +31,7 @@ from .engine import build_engine, masked_url, write_engine
 #: Our own Alembic version table, so a host application's Alembic history is never touched.
 VERSION_TABLE: Final = "zoho_tokenstore_alembic_version"
 
-_PACKAGE_DIR: Final = Path(__file__).resolve().parent
+_PACKAGE_DIR: Final = Path(__file__).resolve().parents[1]  # zoho_tokenstore/
 
 #: Revision ids of earlier releases and the ids they carry now (a plain "0001" could collide with a
 #: host application's own numbering). Version tables still holding an old id are rewritten in place.
