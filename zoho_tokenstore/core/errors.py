@@ -1,4 +1,4 @@
-"""Turns every failure into the SDK's ``SDKException(code="TOKEN_STORE")`` without leaking secrets.
+"""The package's one error type, ``TokenStoreError``: the SDK's ``SDKException(code="TOKEN_STORE")``.
 
 The SDK's ``SDKException`` appends ``str(cause)`` to its message, and a driver's message can quote
 bound values (tokens). So the cause is attached after construction and chained with ``raise ... from``:
@@ -7,7 +7,7 @@ debuggers still see it, while the message says only what failed and the driver's
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, ClassVar, Final
 
 from sqlalchemy import exc as sa_exc
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
@@ -19,14 +19,35 @@ _RETRYABLE_MYSQL_ERRNOS: Final = frozenset({1205, 1213})  # lock wait timeout, d
 _RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 
 
-def store_error(message: str, cause: BaseException | None = None) -> SDKException:
-    """An ``SDKException(TOKEN_STORE)`` whose message is exactly ``message``, with ``cause`` kept aside."""
-    error = SDKException(code=TOKEN_STORE, message=message)
-    error.cause = cause
-    return error
+class TokenStoreError(SDKException):  # type: ignore[misc]  # the SDK ships no type hints
+    """Every error of this package: an ``SDKException(TOKEN_STORE)``, which the SDK and its callers
+    already handle, carrying the exit status the ``zoho-tokenstore`` command reports it with."""
+
+    #: The command's exit status: 1, it ran and failed (``zoho_tokenstore.cli.common.EXIT_STATUSES``).
+    exit_status: ClassVar[int] = 1
+
+    def __init__(self, message: str, cause: BaseException | None = None) -> None:
+        super().__init__(code=TOKEN_STORE, message=message)
+        # Not passed to SDKException, which would append str(cause): that may quote bound values.
+        self.cause = cause
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # BaseException pickles as cls(*args), but args are SDKException's (code, message).
+        return type(self), (self.error_message,), self.__dict__
 
 
-def database_error(operation: str, exc: sa_exc.SQLAlchemyError) -> SDKException:
+class UsageError(TokenStoreError):
+    """What was asked cannot be carried out as given (a URL, option, file or name is wrong): exit 2."""
+
+    exit_status: ClassVar[int] = 2
+
+
+def store_error(message: str, cause: BaseException | None = None) -> TokenStoreError:
+    """A ``TokenStoreError`` whose message is exactly ``message``, with ``cause`` kept aside."""
+    return TokenStoreError(message, cause)
+
+
+def database_error(operation: str, exc: sa_exc.SQLAlchemyError) -> TokenStoreError:
     """Describe a database failure by kind and driver code only: never by values or SQL text."""
     if isinstance(exc, sa_exc.StatementError):
         # hide_parameters keeps them out of str(exc), not off the object an error reporter inspects.
