@@ -180,7 +180,7 @@ def checked_url(text: str) -> URL:
         url = parse_database_url(text)
         url.get_dialect().import_dbapi()
     except DatabaseURLError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(exc.error_message) from None
     except sa_exc.NoSuchModuleError:
         raise UsageError(unknown_scheme_message(url)) from None
     except ImportError as exc:

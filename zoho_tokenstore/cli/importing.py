@@ -101,7 +101,7 @@ def _import(args: argparse.Namespace) -> int:
         else:
             read = read_table(args.from_table, args.source_table)
     except (NotAFileStoreError, NotATokenTableError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.error_message}", file=sys.stderr)
         return 1
     except sa_exc.SQLAlchemyError as exc:
         # By kind and code only: the source URL's password is not the one main() masks.
@@ -119,7 +119,7 @@ def _adopt(args: argparse.Namespace) -> int:
     try:
         looking = source_engine(url_of(args))
     except NotATokenTableError as exc:
-        print(f"error: refusing to adopt: {exc}", file=sys.stderr)
+        print(f"error: refusing to adopt: {exc.error_message}", file=sys.stderr)
         return 1
     try:
         check_adoptable(looking, table, backup, masked_url(url_of(args)))
@@ -128,7 +128,7 @@ def _adopt(args: argparse.Namespace) -> int:
             print(f"Would rename table {table!r} to {backup!r} and create the token table.")
             return _report(make_plan(read, []), dry_run=True, wrote=False)
     except AdoptionRefusedError as exc:
-        print(f"error: refusing to adopt: {exc}", file=sys.stderr)
+        print(f"error: refusing to adopt: {exc.error_message}", file=sys.stderr)
         return 1
     finally:
         looking.dispose()
@@ -137,7 +137,7 @@ def _adopt(args: argparse.Namespace) -> int:
         try:
             take_over(engine, table, backup)
         except AdoptionRefusedError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {exc.error_message}", file=sys.stderr)
             return 1
         print(f"Kept the old table as {backup!r}; created the token table {table!r}.")
         try:

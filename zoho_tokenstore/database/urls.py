@@ -17,6 +17,8 @@ from sqlalchemy import util
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from ..core.errors import UsageError
+
 #: The backends the store is built and tested for.
 SUPPORTED_BACKENDS: Final = ("sqlite", "postgresql", "mysql", "mariadb")
 
@@ -39,8 +41,9 @@ _URL_FORMS: Final = (
 )
 
 
-class DatabaseURLError(ValueError):
-    """A database URL no store can be built for; the message names the fix, never the password."""
+class DatabaseURLError(UsageError, ValueError):
+    """A database URL no store can be built for; the message names the fix, never the password.
+    Still a ``ValueError``, as before it became a ``TokenStoreError``."""
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,8 @@ class TokenCipher:
         return len(self._lookup_keys)
 
 
+# Not a TokenStoreError (an SDKException): the `except SDKException` of refresh-ahead and of the
+# write-outcome checks would swallow it on its way to the store, which names the row it is about.
 class UnreadableValue(Exception):
     """A stored value is a Fernet token that none of the configured keys opens.
 

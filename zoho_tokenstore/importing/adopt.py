@@ -13,7 +13,7 @@ from typing import Final
 from sqlalchemy import Engine, MetaData, Table, inspect
 from sqlalchemy import exc as sa_exc
 
-from ..core.errors import database_error
+from ..core.errors import TokenStoreError, database_error
 from ..database.engine import masked_url, write_engine
 from ..database.migrations import current_revision, downgrade, upgrade, version_table
 from .rows import COLUMNS
@@ -22,7 +22,7 @@ from .rows import COLUMNS
 BACKUP_NAME_PATTERN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
-class AdoptionRefusedError(ValueError):
+class AdoptionRefusedError(TokenStoreError, ValueError):
     """The table cannot be adopted (already ours, missing, not DBStore-shaped, backup name taken)."""
 
 

@@ -14,6 +14,7 @@ import io
 from pathlib import Path
 from typing import Final
 
+from ..core.errors import TokenStoreError
 from .rows import COLUMNS, SourceRead, SourceRow, UnreadableRow
 
 #: The FileStore header: DBStore's columns, except that the SDK names ``redirect_url`` ``redirect_uri``.
@@ -22,7 +23,7 @@ FILESTORE_HEADER: Final = tuple("redirect_uri" if c == "redirect_url" else c for
 LEGACY_HEADER: Final = FILESTORE_HEADER[:-1]
 
 
-class NotAFileStoreError(ValueError):
+class NotAFileStoreError(TokenStoreError, ValueError):
     """The file is not a FileStore CSV (no recognisable header)."""
 
 

@@ -14,11 +14,12 @@ from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, select
 from sqlalchemy.engine import URL, make_url
 
 from ..core.codec import value_problem
+from ..core.errors import TokenStoreError
 from ..database.engine import masked_url
 from .rows import COLUMNS, SourceRead, SourceRow, id_order, shown
 
 
-class NotATokenTableError(ValueError):
+class NotATokenTableError(TokenStoreError, ValueError):
     """The source table is missing or lacks some of DBStore's ten columns."""
 
 

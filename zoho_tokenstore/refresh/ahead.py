@@ -31,7 +31,7 @@ from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from ..core.codec import token_from_row, token_values
-from ..core.errors import database_error, store_error
+from ..core.errors import TokenStoreError, database_error, store_error
 from ..core.model import OAuthTokenRow
 from ..sdk.http_timeout import TIMEOUT_ERRORS, request_timeout
 from ..sdk.initializer import current_initializer
@@ -55,8 +55,8 @@ Row = Mapping[Any, Any]
 logger = logging.getLogger("zoho_tokenstore")
 
 
-class LeaseWaitTimeout(Exception):
-    """Another worker refreshed the token for longer than the wait bound."""
+class LeaseWaitTimeout(TokenStoreError):
+    """Another worker refreshed the token for longer than the wait bound (``fresh`` reports it)."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class Refresher:
             return row
         try:
             return self._refresh_once(row, url)
-        except LeaseWaitTimeout as exc:
+        except LeaseWaitTimeout as exc:  # before `except SDKException`: it is one too
             waited = self._policy.lock_timeout_seconds
             return _usable_or_raise(
                 row,

@@ -142,7 +142,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 else build_engine(url, **(engine_options or {}))
             )
         except DatabaseURLError as exc:
-            raise store_error(f"SQLAlchemyTokenStore: {exc}", cause=exc) from exc
+            raise store_error(f"SQLAlchemyTokenStore: {exc.error_message}", cause=exc) from exc
         self._writer = write_engine(self._engine)
         # Lone statements commit by themselves here: one connection is kept for them.
         self._held = (

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
-from ..core.errors import database_error, is_retryable, store_error
+from ..core.errors import TokenStoreError, database_error, is_retryable, store_error
 from ..database.engine import connect_for_reads
 from ..database.held_connection import HeldConnection
 
@@ -38,8 +38,12 @@ WRITE_ATTEMPTS: Final = 3
 T = TypeVar("T")
 
 
-class RowVanished(Exception):
-    """The row a transaction located was deleted by another one before its UPDATE reached it."""
+class RowVanished(TokenStoreError):
+    """The row a transaction located was deleted by another one before its UPDATE reached it.
+    Caught by ``write``, which retries; nothing between its raise and ``write`` catches SDKException."""
+
+    def __init__(self, message: str = "the located row was deleted before its UPDATE") -> None:
+        super().__init__(message)
 
 
 def read(

@@ -21,6 +21,7 @@ from zohocrmsdk.src.com.zoho.crm.api.record import RecordOperations
 from zohocrmsdk.src.com.zoho.crm.api.record import ResponseWrapper as RecordsWrapper
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
+from ...core.errors import TokenStoreError
 from ...core.model import token_table
 from ...database.engine import build_engine, masked_url
 from ...database.migrations import current_revision, upgrade
@@ -37,7 +38,7 @@ DEMO_ZGID: Final = "20240001"
 DEMO_USER_NAME: Final = f"{DEMO_EMAIL}:{DEMO_ZGID}"
 
 
-class DemoError(RuntimeError):
+class DemoError(TokenStoreError, RuntimeError):
     """A step did not do what the demo expected; the message says which and why."""
 
 
