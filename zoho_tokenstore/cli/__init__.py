@@ -2,7 +2,8 @@
 
 A new command group is a new module here plus one line in ``COMMAND_MODULES``, so parallel work on
 different commands never edits the same file. Every failure ends as one ``error:`` line on stderr
-with an exit status from ``common`` (0 done, 1 failed, 2 could not start), never a traceback.
+with its exit status (``common.EXIT_STATUSES``), never a traceback: the commands raise only
+``TokenStoreError`` (see ``common.command_handler``), whose ``exit_status`` says which.
 """
 
 from __future__ import annotations
@@ -12,11 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Final
 
-from alembic.util import CommandError
-from sqlalchemy import exc as sa_exc
-from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
-
-from ..core.errors import database_error
+from ..core.errors import TokenStoreError
 from . import demo, doctor, importing, keys, schema, tokens
 from .common import (
     DEFAULT_URL,
@@ -24,14 +21,9 @@ from .common import (
     EXIT_INTERRUPTED,
     EXIT_STATUS_HELP,
     EXIT_USAGE,
-    CliError,
     OneLineParser,
-    UsageError,
-    checked_url,
     default_url,
     safe_text,
-    url_of,
-    where,
 )
 
 #: The command groups, in the order ``--help`` lists them.
@@ -72,25 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     try:
         return int(args.handler(args))
-    except CliError as exc:
-        return _fail(safe_text(exc, args), exc.status)
-    except SDKException as exc:
-        return _fail(safe_text(exc.error_message, args), EXIT_FAILED)
-    except CommandError as exc:  # Alembic: e.g. an unknown --revision
-        return _fail(safe_text(exc, args), EXIT_USAGE)
-    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError) as exc:
-        # A command that takes its URL unchecked (demo): say what is wrong with the URL, if that is it.
-        try:
-            checked_url(url_of(args))
-        except UsageError as usage:
-            return _fail(safe_text(usage, args), usage.status)
-        return _fail(f"{type(exc).__name__}: {safe_text(exc, args)}", EXIT_FAILED)
-    except sa_exc.SQLAlchemyError as exc:
-        failure = database_error(f"{args.command} on {where(args)}", exc)
-        return _fail(safe_text(failure.error_message, args), EXIT_FAILED)
+    except TokenStoreError as exc:
+        return _fail(safe_text(exc.error_message, args), exc.exit_status)
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_INTERRUPTED)
-    except Exception as exc:  # noqa: BLE001  # a CLI reports, it does not dump tracebacks with SQL
+    except Exception as exc:  # noqa: BLE001  # last resort: a CLI reports, it never dumps a traceback
         return _fail(f"{type(exc).__name__}: {safe_text(exc, args)}", EXIT_FAILED)
 
 

@@ -1,24 +1,29 @@
-"""What every ``zoho-tokenstore`` command shares: options, exit statuses, URL checks, masked text."""
+"""What every ``zoho-tokenstore`` command shares: options, exit statuses, URL checks, masked text,
+and the boundary where what the libraries raise becomes a ``TokenStoreError``."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import sys
+from collections.abc import Callable
 from typing import Final, NoReturn, TypeAlias
 from urllib.parse import quote, quote_plus, unquote
 
+from alembic.util import CommandError
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
+from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
+from ..core.errors import TokenStoreError, UsageError, database_error
 from ..core.model import TABLE_NAME, token_table
 from ..database.engine import build_engine, masked_url
 from ..database.existing import missing_sqlite_file, open_existing, sqlite_file
 from ..database.migrations import schema_problem
 from ..database.urls import (
-    DatabaseURLError,
     missing_driver_message,
     parse_database_url,
     unknown_scheme_message,
@@ -30,9 +35,9 @@ TABLE_ENVIRONMENT_VARIABLE: Final = "ZOHO_TOKENSTORE_TABLE"
 
 EXIT_OK: Final = 0
 #: The command ran and failed: the database refused or is unreachable, nothing matched, a check failed.
-EXIT_FAILED: Final = 1
+EXIT_FAILED: Final = TokenStoreError.exit_status
 #: The command could not start: the command line (option, URL, driver, file, table name) is wrong.
-EXIT_USAGE: Final = 2
+EXIT_USAGE: Final = UsageError.exit_status
 EXIT_INTERRUPTED: Final = 130
 
 #: The ``--help`` epilog of every command; docs/cli.md repeats it.
@@ -54,21 +59,31 @@ _USERINFO_PASSWORD: Final = re.compile(r"://[^/@:?#]*:([^/@?#]*)@")
 
 #: The ``add_parser`` callable of the top-level subparsers, handed to each command module.
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+#: What a command runs: its parsed arguments in, its exit status out.
+Handler: TypeAlias = Callable[[argparse.Namespace], int]
 
 
-class CliError(Exception):
-    """A failure to report as one line (already free of secrets) with an exit status."""
+def command_handler(handler: Handler) -> Handler:
+    """``handler`` raising only ``TokenStoreError`` for what Alembic, SQLAlchemy, a driver or the SDK
+    raise, so ``main`` reports every failure alike; each command's handler is wrapped in it."""
 
-    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.status = status
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except TokenStoreError:
+            raise
+        except CommandError as exc:  # Alembic: an unknown --revision
+            raise UsageError(str(exc)) from exc
+        except (sa_exc.ArgumentError, ImportError) as exc:  # a URL taken unchecked (demo)
+            checked_url(url_of(args))  # the UsageError saying what is wrong with it, if that is it
+            raise TokenStoreError(f"{type(exc).__name__}: {exc}") from exc
+        except sa_exc.SQLAlchemyError as exc:
+            raise database_error(f"{args.command} on {where(args)}", exc) from exc
+        except SDKException as exc:  # the SDK's own: its message, without "Caused By"
+            raise TokenStoreError(exc.error_message, cause=exc) from exc
 
-
-class UsageError(CliError):
-    """The command line cannot be carried out as given (exit status 2)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, EXIT_USAGE)
+    return run
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -176,11 +191,9 @@ def checked_url(text: str) -> URL:
 
     The messages are the store's own (``database_url``), so a command and the store say the same.
     """
+    url = parse_database_url(text)  # a DatabaseURLError is a UsageError already
     try:
-        url = parse_database_url(text)
         url.get_dialect().import_dbapi()
-    except DatabaseURLError as exc:
-        raise UsageError(exc.error_message) from None
     except sa_exc.NoSuchModuleError:
         raise UsageError(unknown_scheme_message(url)) from None
     except ImportError as exc:
@@ -216,7 +229,7 @@ def require_schema(engine: Engine, args: argparse.Namespace) -> None:
     if problem is not None:
         # The engine may be a read-only view of the file: name the URL the user gave.
         problem = problem.replace(masked_url(engine), shown_url(url_of(args)))
-        raise CliError(f"{where(args)}: {problem}")
+        raise TokenStoreError(f"{where(args)}: {problem}")
 
 
 def confirm(question: str) -> bool:

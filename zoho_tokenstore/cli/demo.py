@@ -6,7 +6,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from .common import Commands, checked_url
+from .common import EXIT_OK, Commands, checked_url, command_handler
 
 
 def register(commands: Commands) -> None:
@@ -30,6 +30,7 @@ def register(commands: Commands) -> None:
     demo.set_defaults(handler=_demo)
 
 
+@command_handler
 def _demo(args: argparse.Namespace) -> int:
     # Not $ZOHO_TOKENSTORE_URL: the demo must never write into the database an app is configured with.
     from .operations.demo import DEFAULT_DEMO_URL, run_demo
@@ -38,17 +39,17 @@ def _demo(args: argparse.Namespace) -> int:
         checked_url(args.url)  # a mistyped URL is one line and exit status 2, as for every command
     if not args.encrypt:
         run_demo(args.url or DEFAULT_DEMO_URL)
-        return 0
+        return EXIT_OK
     from ..encryption.cipher import generate_key, keys_from_environment
 
     keys = keys_from_environment()
     if keys:
         run_demo(args.url or DEFAULT_DEMO_URL, encryption_keys=keys)
-        return 0
+        return EXIT_OK
     # A fresh key lives only as long as this run, so its rows go to a database that does too
     # (unless --url names one: then that database holds rows under a key nobody kept).
     print("No $ZOHO_TOKENSTORE_ENCRYPTION_KEYS: using a fresh key for this run only.\n")
     with tempfile.TemporaryDirectory(prefix="zoho-tokenstore-demo-") as directory:
         url = args.url or f"sqlite:///{Path(directory) / 'zohooauth-demo.db'}"
         run_demo(url, encryption_keys=[generate_key()])
-    return 0
+    return EXIT_OK

@@ -9,6 +9,7 @@ from .common import (
     EXIT_OK,
     Commands,
     add_database_options,
+    command_handler,
     database_url,
     table_of,
 )
@@ -29,6 +30,7 @@ def register(commands: Commands) -> None:
     ).set_defaults(handler=_doctor)
 
 
+@command_handler
 def _doctor(args: argparse.Namespace) -> int:
     checks = diagnose(database_url(args), table_of(args))
     for check in checks:

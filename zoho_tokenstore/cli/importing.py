@@ -8,13 +8,12 @@ from typing import Final, TextIO
 
 from sqlalchemy import exc as sa_exc
 
-from ..core.errors import database_error
+from ..core.errors import TokenStoreError, UsageError, database_error
 from ..core.model import TABLE_NAME
 from ..database.engine import build_engine, masked_url
 from ..encryption.cipher import TokenCipher, keys_from_environment
 from ..importing import (
     AdoptionRefusedError,
-    NotAFileStoreError,
     NotATokenTableError,
     Plan,
     apply_plan,
@@ -31,7 +30,16 @@ from ..importing.report import plan_lines, summary_line
 from ..importing.rows import SourceRead
 from ..importing.table import source_engine
 from ..store.token_store import SQLAlchemyTokenStore
-from .common import Commands, add_database_options, table_of, url_of, where
+from .common import (
+    EXIT_OK,
+    Commands,
+    add_database_options,
+    checked_url,
+    command_handler,
+    table_of,
+    url_of,
+    where,
+)
 
 #: Exit status when the import ran but some rows were skipped or refused (1 is an error).
 INCOMPLETE_EXIT: Final = 3
@@ -94,22 +102,25 @@ def _environment_keys() -> list[str] | None:
     return keys
 
 
+@command_handler
 def _import(args: argparse.Namespace) -> int:
-    try:
-        if args.from_filestore is not None:
-            read = read_filestore(args.from_filestore)
-        else:
+    if args.from_filestore is not None:
+        read = read_filestore(args.from_filestore)
+    else:
+        try:
+            checked_url(args.from_table)
+        except UsageError as exc:  # its message never quotes the URL, so never its password
+            raise UsageError(f"--from-table: {exc.error_message}") from exc
+        try:
             read = read_table(args.from_table, args.source_table)
-    except (NotAFileStoreError, NotATokenTableError) as exc:
-        print(f"error: {exc.error_message}", file=sys.stderr)
-        return 1
-    except sa_exc.SQLAlchemyError as exc:
-        # By kind and code only: the source URL's password is not the one main() masks.
-        raise database_error("reading the source", exc) from exc
+        except sa_exc.SQLAlchemyError as exc:
+            # By kind and code only: the source URL's password is not the one main() masks.
+            raise database_error("reading the source", exc) from exc
     with open_target_store(args) as store:
         return _run(args, store, read, dry_run=args.dry_run)
 
 
+@command_handler
 def _adopt(args: argparse.Namespace) -> int:
     table = table_of(args)
     backup = args.backup_table or default_backup_name(table)
@@ -119,8 +130,7 @@ def _adopt(args: argparse.Namespace) -> int:
     try:
         looking = source_engine(url_of(args))
     except NotATokenTableError as exc:
-        print(f"error: refusing to adopt: {exc.error_message}", file=sys.stderr)
-        return 1
+        raise _refusal(exc) from exc
     try:
         check_adoptable(looking, table, backup, masked_url(url_of(args)))
         if args.dry_run:
@@ -128,17 +138,12 @@ def _adopt(args: argparse.Namespace) -> int:
             print(f"Would rename table {table!r} to {backup!r} and create the token table.")
             return _report(make_plan(read, []), dry_run=True, wrote=False)
     except AdoptionRefusedError as exc:
-        print(f"error: refusing to adopt: {exc.error_message}", file=sys.stderr)
-        return 1
+        raise _refusal(exc) from exc
     finally:
         looking.dispose()
     engine = build_engine(url_of(args))
     try:
-        try:
-            take_over(engine, table, backup)
-        except AdoptionRefusedError as exc:
-            print(f"error: {exc.error_message}", file=sys.stderr)
-            return 1
+        take_over(engine, table, backup)  # refused: it undid itself and says so
         print(f"Kept the old table as {backup!r}; created the token table {table!r}.")
         try:
             read = read_table(url_of(args), backup)
@@ -155,6 +160,11 @@ def _adopt(args: argparse.Namespace) -> int:
         f"{drop_backup_hint(backup)}"
     )
     return status
+
+
+def _refusal(exc: TokenStoreError) -> AdoptionRefusedError:
+    """The refusal to report when adoption cannot start: nothing was renamed or created."""
+    return AdoptionRefusedError(f"refusing to adopt: {exc.error_message}")
 
 
 def _run(
@@ -180,7 +190,7 @@ def _report(plan: Plan, *, dry_run: bool, wrote: bool) -> int:
             f"{len(plan.updates)} updated."
         )
     if plan.complete:
-        return 0
+        return EXIT_OK
     print(
         f"Not every row was imported (see Skipped/Refused above): exit status {INCOMPLETE_EXIT}.",
         file=sys.stderr,

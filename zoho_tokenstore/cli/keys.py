@@ -30,6 +30,7 @@ from .common import (
     EXIT_OK,
     Commands,
     add_database_options,
+    command_handler,
     open_database,
     require_schema,
     table_of,
@@ -70,11 +71,13 @@ def register(commands: Commands) -> None:
         parser.set_defaults(handler=_rewrite, decrypt=decrypt)
 
 
+@command_handler
 def _keygen(_args: argparse.Namespace) -> int:
     print(generate_key())
     return EXIT_OK
 
 
+@command_handler
 def _rewrite(args: argparse.Namespace) -> int:
     keys = keys_from_environment()
     if not keys:

@@ -12,6 +12,7 @@ from .common import (
     EXIT_OK,
     Commands,
     add_database_options,
+    command_handler,
     open_database,
     table_of,
     where,
@@ -49,10 +50,12 @@ def register(commands: Commands) -> None:
     ).set_defaults(handler=_current)
 
 
+@command_handler
 def _upgrade(args: argparse.Namespace) -> int:
     return _migrate(args, writable_database(args), upgrade)
 
 
+@command_handler
 def _downgrade(args: argparse.Namespace) -> int:
     return _migrate(args, open_database(args, read_only=False), downgrade)
 
@@ -67,6 +70,7 @@ def _migrate(args: argparse.Namespace, engine: Engine, step: Callable[..., None]
     return EXIT_OK
 
 
+@command_handler
 def _current(args: argparse.Namespace) -> int:
     engine = open_database(args, read_only=True)
     try:

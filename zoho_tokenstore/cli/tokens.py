@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..core.errors import TokenStoreError
 from .common import (
     EXIT_OK,
-    CliError,
     Commands,
     add_database_options,
+    command_handler,
     confirm,
     open_database,
     require_schema,
@@ -63,6 +64,7 @@ def register(commands: Commands) -> None:
     dead.set_defaults(handler=_purge)
 
 
+@command_handler
 def _tokens(args: argparse.Namespace) -> int:
     engine = open_database(args, read_only=True)
     try:
@@ -80,6 +82,7 @@ def _tokens(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@command_handler
 def _delete(args: argparse.Namespace) -> int:
     engine = open_database(args, read_only=False)
     try:
@@ -89,18 +92,19 @@ def _delete(args: argparse.Namespace) -> int:
             key = (
                 f"the id {args.token_id!r}" if args.token_id is not None else f"user {args.user!r}"
             )
-            raise CliError(f"no stored token has {key} in {where(args)}")
+            raise TokenStoreError(f"no stored token has {key} in {where(args)}")
         print(f"  {token_line(row)}")
         if not args.yes and not confirm("delete this token?"):
-            raise CliError("not deleted: not confirmed")
+            raise TokenStoreError("not deleted: not confirmed")
         if not delete_row(engine, row, table_of(args)):
-            raise CliError(f"not deleted: the token with id {row['id']!r} is gone already")
+            raise TokenStoreError(f"not deleted: the token with id {row['id']!r} is gone already")
     finally:
         engine.dispose()
     print(f"deleted the token with id {row['id']} from {where(args)}")
     return EXIT_OK
 
 
+@command_handler
 def _purge(args: argparse.Namespace) -> int:
     engine = open_database(args, read_only=False)
     try:
