@@ -8,6 +8,7 @@ import functools
 import os
 import re
 import sys
+import textwrap
 from collections.abc import Callable
 from typing import Final, NoReturn, TypeAlias
 from urllib.parse import quote, quote_plus, unquote
@@ -38,19 +39,47 @@ EXIT_OK: Final = 0
 EXIT_FAILED: Final = TokenStoreError.exit_status
 #: The command could not start: the command line (option, URL, driver, file, table name) is wrong.
 EXIT_USAGE: Final = UsageError.exit_status
+#: ``import`` or ``adopt`` ran (or, with --dry-run, planned) but skipped or refused some rows.
+EXIT_INCOMPLETE: Final = 3
 EXIT_INTERRUPTED: Final = 130
 
-#: The ``--help`` epilog of every command; docs/cli.md repeats it.
-EXIT_STATUS_HELP: Final = """\
-exit status:
-  0    done (doctor: every check passed)
-  1    the command ran and failed: database unreachable or refusing, no schema,
-       no token matched, a doctor check failed, deletion not confirmed
-  2    the command could not start: unknown command or option, malformed URL,
-       unknown scheme, driver not installed, no such SQLite file, bad table name,
-       a confirmation needed but no terminal to ask on (pass --yes)
-  130  interrupted (Ctrl-C)
-"""
+#: Every status a command can end with, and its meaning: the ``--help`` epilog is rendered from this
+#: table and docs/cli.md lists the same statuses (tests/test_docs.py checks both).
+EXIT_STATUSES: Final[tuple[tuple[int, str], ...]] = (
+    (EXIT_OK, "done (doctor: every check passed)"),
+    (
+        EXIT_FAILED,
+        "the command ran and failed: database unreachable or refusing, no schema, no token "
+        "matched, a doctor check failed, deletion not confirmed, an import source that is not "
+        "a token store, an adoption refused",
+    ),
+    (
+        EXIT_USAGE,
+        "the command could not start: unknown command or option, malformed URL, unknown scheme, "
+        "driver not installed, no such SQLite file, bad table name, unknown --revision, "
+        "a confirmation needed but no terminal to ask on (pass --yes)",
+    ),
+    (
+        EXIT_INCOMPLETE,
+        "import, adopt: done (with --dry-run: planned), except for the rows skipped or refused "
+        "(listed above the summary)",
+    ),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
+)
+
+
+def _exit_status_help(statuses: tuple[tuple[int, str], ...]) -> str:
+    """The ``exit status:`` epilog: one entry per status, meanings wrapped under each other."""
+    lines = ["exit status:"]
+    for status, meaning in statuses:
+        lines += textwrap.wrap(
+            meaning, width=79, initial_indent=f"  {status:<4} ", subsequent_indent=" " * 7
+        )
+    return "\n".join(lines) + "\n"
+
+
+#: The ``--help`` epilog of every command.
+EXIT_STATUS_HELP: Final = _exit_status_help(EXIT_STATUSES)
 
 #: Passwords shorter than this are masked only where they stand in a URL's ``user:password@``:
 #: replacing every "a" of a message would mangle it, and no driver message quotes a password.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Final, TextIO
+from typing import TextIO
 
 from sqlalchemy import exc as sa_exc
 
@@ -31,6 +31,7 @@ from ..importing.rows import SourceRead
 from ..importing.table import source_engine
 from ..store.token_store import SQLAlchemyTokenStore
 from .common import (
+    EXIT_INCOMPLETE,
     EXIT_OK,
     Commands,
     add_database_options,
@@ -40,9 +41,6 @@ from .common import (
     url_of,
     where,
 )
-
-#: Exit status when the import ran but some rows were skipped or refused (1 is an error).
-INCOMPLETE_EXIT: Final = 3
 
 
 def register(commands: Commands) -> None:
@@ -192,10 +190,10 @@ def _report(plan: Plan, *, dry_run: bool, wrote: bool) -> int:
     if plan.complete:
         return EXIT_OK
     print(
-        f"Not every row was imported (see Skipped/Refused above): exit status {INCOMPLETE_EXIT}.",
+        f"Not every row was imported (see Skipped/Refused above): exit status {EXIT_INCOMPLETE}.",
         file=sys.stderr,
     )
-    return INCOMPLETE_EXIT
+    return EXIT_INCOMPLETE
 
 
 def _progress_printer(stream: TextIO) -> _Progress | None:
