@@ -27,7 +27,8 @@ from token_factory import make_token, valid_expiry  # tests/ is on sys.path via 
 from zoho_tokenstore import OAuthTokenRow, SQLAlchemyTokenStore
 from zoho_tokenstore.core.codec import token_from_row
 from zoho_tokenstore.core.model import COLUMN_NAMES
-from zoho_tokenstore.database.engine import build_engine, connect_for_reads
+from zoho_tokenstore.database.engine import build_engine
+from zoho_tokenstore.database.profile import EngineProfile
 
 BY_ID: Final = "find_token_by_id"
 BY_USER: Final = "find_token (user name)"
@@ -194,7 +195,7 @@ def sqlalchemy_floor(
     rng = random.Random(1)
     if store_settings:
         engine = build_engine(url)
-        connection = connect_for_reads(engine)
+        connection = EngineProfile.of(engine).connect()
     else:
         engine = create_engine(url)
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")

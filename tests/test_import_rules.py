@@ -246,12 +246,8 @@ def test_users_already_in_the_target_are_updated_or_kept_whichever_is_newer(
     db_url: URL, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with SQLAlchemyTokenStore(db_url) as store:
-        store.save_tokens(
-            [
-                full_token(1, id="a1", expiry_time="100"),  # older than the source: updated
-                full_token(2, id="b2", expiry_time="900"),  # newer than the source: kept
-            ]
-        )
+        store.save_token(full_token(1, id="a1", expiry_time="100"))  # older than the source
+        store.save_token(full_token(2, id="b2", expiry_time="900"))  # newer than the source
     path = tmp_path / "sdk_tokens.csv"
     write_filestore(path, [row(1, expiry_time="500"), row(2, expiry_time="500")])
     status, out, _ = run(capsys, "import", "--url", _url(db_url), "--from-filestore", str(path))

@@ -26,7 +26,8 @@ from sqlalchemy import table as sa_table
 from sqlalchemy.engine import URL
 
 from ..core.model import TABLE_NAME, owned_tables, token_table
-from .engine import build_engine, masked_url, write_engine
+from .engine import build_engine, masked_url
+from .profile import EngineProfile
 
 #: Our own Alembic version table, so a host application's Alembic history is never touched.
 VERSION_TABLE: Final = "zoho_tokenstore_alembic_version"
@@ -175,7 +176,7 @@ def _run(bind: Bind, table_name: str, action: Callable[[Config], None]) -> None:
         return
     engine = bind if isinstance(bind, Engine) else build_engine(bind)
     try:
-        with write_engine(engine).begin() as connection:
+        with EngineProfile.of(engine).begin() as connection:
             action(alembic_config(connection, table_name))
     finally:
         if engine is not bind:

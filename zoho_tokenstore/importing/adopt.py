@@ -14,8 +14,9 @@ from sqlalchemy import Engine, MetaData, Table, inspect
 from sqlalchemy import exc as sa_exc
 
 from ..core.errors import database_error
-from ..database.engine import masked_url, write_engine
+from ..database.engine import masked_url
 from ..database.migrations import current_revision, downgrade, upgrade, version_table
+from ..database.profile import EngineProfile
 from .rows import COLUMNS
 
 #: A backup table name every backend accepts unquoted (MySQL's identifier limit is 64).
@@ -92,10 +93,10 @@ def undo_adoption(engine: Engine, table_name: str, backup_name: str) -> None:
             downgrade(engine, "base", table_name=table_name)
         inspector = inspect(engine)
         versions = version_table(table_name)
-        if inspector.has_table(versions):
-            Table(versions, MetaData()).drop(write_engine(engine))
-        if inspector.has_table(table_name):
-            Table(table_name, MetaData()).drop(write_engine(engine))
+        with EngineProfile.of(engine).begin() as connection:
+            for name in (versions, table_name):
+                if inspector.has_table(name):
+                    Table(name, MetaData()).drop(connection)
         _rename(engine, backup_name, table_name)
     except sa_exc.SQLAlchemyError as exc:
         raise database_error(
@@ -111,7 +112,7 @@ def drop_backup_hint(backup_name: str) -> str:
 def _rename(engine: Engine, old: str, new: str) -> None:
     quote = engine.dialect.identifier_preparer.quote
     try:
-        with write_engine(engine).begin() as connection:
+        with EngineProfile.of(engine).begin() as connection:
             connection.exec_driver_sql(f"ALTER TABLE {quote(old)} RENAME TO {quote(new)}")
     except sa_exc.SQLAlchemyError as exc:
         raise database_error(f"renaming table {old!r} to {new!r}", exc) from exc

@@ -1,6 +1,6 @@
 """Carries out a plan in ONE transaction on the store's own engine: every planned row lands, or none.
 
-``SQLAlchemyTokenStore.save_tokens`` locates and writes one row at a time (three statements per row):
+``SQLAlchemyTokenStore.save_token`` locates and writes one row at a time (three statements per row):
 100,000 rows took 200 s on SQLite. The plan has already located every row, so this writes them in
 batches of executemany ``INSERT``/``UPDATE`` statements on the store's writer engine and table,
 inside one transaction, reporting progress between batches. Every credential written gets its keyed
@@ -20,7 +20,7 @@ from sqlalchemy import exc as sa_exc
 from ..core.codec import Values
 from ..core.errors import database_error
 from ..core.model import token_table
-from ..database.engine import write_engine
+from ..database.profile import EngineProfile
 from ..encryption.cipher import UnreadableValue, unreadable_row_error
 from ..encryption.columns import unreadable_row_id, with_lookup_hashes
 from ..store.token_store import SQLAlchemyTokenStore
@@ -75,7 +75,7 @@ def apply_plan(
     total = plan.changes
     done = 0
     try:
-        with write_engine(store.engine).begin() as connection:
+        with EngineProfile.of(store.engine).begin() as connection:
             for batch in _batches(plan.inserts):
                 rows = [with_lookup_hashes(table, write.values) for write in batch]
                 connection.execute(insert(table), rows)

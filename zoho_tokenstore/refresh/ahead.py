@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
@@ -33,6 +32,7 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from ..core.codec import token_from_row, token_values
 from ..core.errors import database_error, store_error
 from ..core.model import OAuthTokenRow
+from ..database.profile import EngineProfile
 from ..sdk.http_timeout import TIMEOUT_ERRORS, request_timeout
 from ..sdk.initializer import current_initializer
 from .lease import LeaseState, RefreshLeases
@@ -99,9 +99,9 @@ class Refresher:
     """
 
     def __init__(
-        self, engine: Engine, row_class: type[OAuthTokenRow], policy: RefreshAhead
+        self, profile: EngineProfile, row_class: type[OAuthTokenRow], policy: RefreshAhead
     ) -> None:
-        self._leases = RefreshLeases(engine, row_class)
+        self._leases = RefreshLeases(profile, row_class)
         self._policy = policy
         self._margin_ms = int(policy.margin_seconds * 1000)
         self._threads = _KeyedLocks()

@@ -15,7 +15,7 @@ from sqlalchemy import exc as sa_exc
 
 from ...core.errors import database_error
 from ...core.model import TABLE_NAME, token_table
-from ...database.engine import connect_for_reads, write_engine
+from ...database.profile import EngineProfile
 
 Row = dict[str, Any]
 
@@ -32,7 +32,7 @@ def list_rows(engine: Engine, table_name: str = TABLE_NAME, user: str | None = N
     if user is not None:
         query = query.where(table.c.user_name == user)
     try:
-        with connect_for_reads(engine) as connection:
+        with EngineProfile.of(engine).connect() as connection:
             return [dict(row) for row in connection.execute(query).mappings()]
     except sa_exc.SQLAlchemyError as exc:
         raise database_error("listing the tokens", exc) from exc
@@ -49,7 +49,7 @@ def find_row(
     table = token_table(table_name)
     column, value = (table.c.id, token_id) if token_id is not None else (table.c.user_name, user)
     try:
-        with connect_for_reads(engine) as connection:
+        with EngineProfile.of(engine).connect() as connection:
             row = connection.execute(select(table).where(column == value)).mappings().first()
     except sa_exc.SQLAlchemyError as exc:
         raise database_error("looking up the token", exc) from exc
@@ -63,7 +63,7 @@ def delete_row(engine: Engine, row: Row, table_name: str = TABLE_NAME) -> bool:
     same_user = user.is_(None) if row["user_name"] is None else user == row["user_name"]
     statement = delete(table).where(table.c.id == row["id"], same_user)
     try:
-        with write_engine(engine).begin() as connection:
+        with EngineProfile.of(engine).begin() as connection:
             return connection.execute(statement).rowcount == 1
     except sa_exc.SQLAlchemyError as exc:
         raise database_error("deleting the token", exc) from exc
@@ -101,7 +101,7 @@ def purge(
     table = token_table(table_name)
     candidates = select(table).where(table.c.refresh_token.is_(None)).order_by(table.c.id)
     try:
-        with write_engine(engine).begin() as connection:
+        with EngineProfile.of(engine).begin() as connection:
             dead = [
                 dict(r) for r in connection.execute(candidates).mappings() if is_dead(dict(r), now)
             ]
