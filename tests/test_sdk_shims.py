@@ -8,11 +8,20 @@ SQLite only, so the 7_0 and 6_0 runs (``make test-sdk7``, ``make test-sdk6``) co
 
 from __future__ import annotations
 
-from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from pathlib import Path
+from typing import Any
 
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
+from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+
+from token_factory import valid_expiry
 from zoho_tokenstore.core.codec import token_values_unchecked
 from zoho_tokenstore.core.model import COLUMN_NAMES
+from zoho_tokenstore.sdk.initializer import current_initializer
 from zoho_tokenstore.sdk.tokens import blank_token
+from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
+from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 # -- sdk/tokens.py ---------------------------------------------------------------------------------
 
@@ -28,3 +37,49 @@ def test_blank_token_has_every_field_the_sdk_reads_and_none_set() -> None:
     probe = OAuthToken(id="1")
     OAuthToken.merge_objects(probe, token)  # find_token_by_id's path: raises if a field is missing
     assert probe.get_id() == "1"
+
+
+# -- sdk/initializer.py ----------------------------------------------------------------------------
+
+
+class _SeeingStore(TokenStore):  # type: ignore[misc]
+    """Answers every lookup with a valid token (no HTTP) and notes the initializers it ran under."""
+
+    def __init__(self) -> None:
+        self.current: list[Any] = []
+
+    def find_token(self, token: OAuthToken) -> OAuthToken:
+        self.current.append(current_initializer())
+        token.set_access_token("access")
+        token.set_expires_in(valid_expiry())
+        return token
+
+    def find_token_by_id(self, id: str) -> None:  # noqa: A002  # the SDK's parameter name
+        return None
+
+    def save_token(self, token: OAuthToken) -> None:
+        pass
+
+    def delete_token(self, id: str) -> None:  # noqa: A002
+        pass
+
+    def get_tokens(self) -> list[OAuthToken]:
+        return []
+
+    def delete_tokens(self) -> None:
+        pass
+
+
+def test_current_initializer_is_switch_users_new_one_during_its_lookup(
+    standin_zoho: StandInZoho, clean_sdk: SdkLogRecorder, tmp_path: Path
+) -> None:
+    # The shim reads switch_user's local `initializer` (7_0/6_0 make it current only afterwards).
+    assert "initializer" in Initializer.switch_user.__code__.co_varnames
+    store = _SeeingStore()
+    standin_zoho.initialize_sdk(OAuthToken(access_token="first"), store, str(tmp_path))
+    first = Initializer.get_initializer()
+    assert store.current == [first]
+    Initializer.switch_user(token=OAuthToken(access_token="second"))
+    switched = Initializer.get_initializer()
+    assert switched is not first
+    assert store.current == [first, switched]
