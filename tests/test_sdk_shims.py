@@ -8,16 +8,24 @@ SQLite only, so the 7_0 and 6_0 runs (``make test-sdk7``, ``make test-sdk6``) co
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+from zohocrmsdk.src.com.zoho.api.authenticator import oauth_token
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
+from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
 from token_factory import valid_expiry
 from zoho_tokenstore.core.codec import token_values_unchecked
 from zoho_tokenstore.core.model import COLUMN_NAMES
+from zoho_tokenstore.sdk.http_timeout import TIMEOUT_ERRORS, request_timeout
 from zoho_tokenstore.sdk.initializer import current_initializer
 from zoho_tokenstore.sdk.tokens import blank_token
 from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
@@ -37,6 +45,41 @@ def test_blank_token_has_every_field_the_sdk_reads_and_none_set() -> None:
     probe = OAuthToken(id="1")
     OAuthToken.merge_objects(probe, token)  # find_token_by_id's path: raises if a field is missing
     assert probe.get_id() == "1"
+
+
+# -- sdk/http_timeout.py ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def silent_token_endpoint() -> Iterator[str]:
+    """A token URL whose server takes the connection and never answers; closed after 10 s at most.
+
+    Closing resets the waiting connection, so a shim that no longer takes effect fails the test
+    with a connection error instead of hanging it.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)  # connections complete in the backlog; nobody accepts or reads them
+    guard = threading.Timer(10, listener.close)
+    guard.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/oauth/v2/token"
+    finally:
+        guard.cancel()
+        listener.close()
+
+
+def test_request_timeout_bounds_the_sdks_own_token_request(silent_token_endpoint: str) -> None:
+    # The shim swaps the `requests` name of the SDK's oauth_token module; the SDK must still post
+    # through that name (refresh_access_token: requests.post(url, ...), no timeout of its own).
+    assert getattr(oauth_token, "requests", None) is not None
+    token = OAuthToken(client_id="id", client_secret="secret", refresh_token="refresh")
+    started = time.monotonic()
+    with pytest.raises(SDKException) as raised, request_timeout(0.5):
+        token.refresh_access_token(token, silent_token_endpoint)
+    elapsed = time.monotonic() - started
+    assert isinstance(raised.value.cause, TIMEOUT_ERRORS), repr(raised.value.cause)
+    assert elapsed < 5, f"the refresh took {elapsed:.1f} s despite a 0.5 s timeout"
 
 
 # -- sdk/initializer.py ----------------------------------------------------------------------------
