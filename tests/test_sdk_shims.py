@@ -8,7 +8,10 @@ SQLite only, so the 7_0 and 6_0 runs (``make test-sdk7``, ``make test-sdk6``) co
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,12 +24,21 @@ from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+from zohocrmsdk.src.com.zoho.crm.api.util.utility import Utility
 
 from token_factory import valid_expiry
 from zoho_tokenstore.core.codec import token_values_unchecked
 from zoho_tokenstore.core.model import COLUMN_NAMES
 from zoho_tokenstore.sdk.http_timeout import TIMEOUT_ERRORS, request_timeout
 from zoho_tokenstore.sdk.initializer import current_initializer
+from zoho_tokenstore.sdk.state import (
+    SDK_LOGGER,
+    initializers,
+    reset_sdk_state,
+    set_initializers,
+    set_utility_caches,
+    utility_caches,
+)
 from zoho_tokenstore.sdk.tokens import blank_token
 from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
@@ -126,3 +138,49 @@ def test_current_initializer_is_switch_users_new_one_during_its_lookup(
     switched = Initializer.get_initializer()
     assert switched is not first
     assert store.current == [first, switched]
+
+
+# -- sdk/state.py ----------------------------------------------------------------------------------
+
+
+def test_sdk_state_initializers_are_what_get_initializer_returns(clean_sdk: SdkLogRecorder) -> None:
+    shared, local = Initializer(), Initializer()
+    set_initializers(shared, None)
+    assert Initializer.get_initializer() is shared
+    set_initializers(shared, local)  # switch_user's, in this thread only
+    assert Initializer.get_initializer() is local
+    assert initializers() == (shared, local)
+    seen: list[Any] = []
+    other = threading.Thread(target=lambda: seen.append(Initializer.get_initializer()))
+    other.start()
+    other.join()
+    assert seen == [shared]
+    reset_sdk_state()
+    assert initializers() == (None, None)
+    assert Initializer.get_initializer() is None
+
+
+def test_sdk_state_utility_caches_are_the_sdks_class_attributes(clean_sdk: SdkLogRecorder) -> None:
+    caches = utility_caches()
+    changed = {name: f"changed {name}" for name in caches}
+    set_utility_caches(changed)
+    assert {name: getattr(Utility, name) for name in caches} == changed
+    reset_sdk_state()
+    fresh = utility_caches()
+    fresh["api_supported_modules"]["Leads"] = "filled"  # the SDK fills it in place
+    assert utility_caches()["api_supported_modules"] == {}  # a copy: the SDK's own stays empty
+    assert Utility.logger.name == SDK_LOGGER
+
+
+def test_sdk_state_reset_is_how_a_new_process_starts(clean_sdk: SdkLogRecorder) -> None:
+    fresh_process = (
+        "import json\n"
+        "from zoho_tokenstore.sdk.state import initializers, utility_caches\n"
+        "print(json.dumps({'initializers': initializers(), 'utility': utility_caches()}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", fresh_process], capture_output=True, text=True, check=True
+    )
+    reset_sdk_state()
+    expected = {"initializers": list(initializers()), "utility": utility_caches()}
+    assert json.loads(result.stdout) == expected
