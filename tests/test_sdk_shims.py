@@ -18,7 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import alembic
 import pytest
+import sqlalchemy as sa
+from alembic.config import Config
+from alembic.operations import Operations
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import ScriptDirectory
 from zohocrmsdk.src.com.zoho.api.authenticator import oauth_token
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
@@ -27,8 +33,11 @@ from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.util.utility import Utility
 
 from token_factory import valid_expiry
+from zoho_tokenstore import upgrade
 from zoho_tokenstore.core.codec import token_values_unchecked
 from zoho_tokenstore.core.model import COLUMN_NAMES
+from zoho_tokenstore.database.alembic_nesting import outer_alembic_run_kept
+from zoho_tokenstore.database.migrations import alembic_config
 from zoho_tokenstore.sdk.http_timeout import TIMEOUT_ERRORS, request_timeout
 from zoho_tokenstore.sdk.initializer import current_initializer
 from zoho_tokenstore.sdk.state import (
@@ -184,3 +193,27 @@ def test_sdk_state_reset_is_how_a_new_process_starts(clean_sdk: SdkLogRecorder) 
     reset_sdk_state()
     expected = {"initializers": list(initializers()), "utility": utility_caches()}
     assert json.loads(result.stdout) == expected
+
+
+# -- database/alembic_nesting.py -------------------------------------------------------------------
+
+
+def test_outer_alembic_run_kept_gives_the_host_run_back_its_modules(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'host.db'}")
+    host_config = Config()
+    script = ScriptDirectory.from_config(alembic_config())  # any script folder will do
+    try:
+        with engine.begin() as connection, EnvironmentContext(host_config, script) as host:
+            host.configure(connection=connection, version_table="host_version")
+            with Operations.context(host.get_context()) as host_op:
+                # What the shim reads and calls on the objects the modules forward to.
+                assert getattr(alembic.context, "_proxy", None) is host
+                assert getattr(alembic.op, "_proxy", None) is host_op
+                assert callable(getattr(host_op, "_install_proxy", None))
+                with outer_alembic_run_kept():
+                    upgrade(connection)  # our run, nested: it installs its own and removes them
+                assert alembic.context.config is host_config
+                assert alembic.context.get_context() is host.get_context()
+                assert alembic.op.get_bind() is connection
+    finally:
+        engine.dispose()
