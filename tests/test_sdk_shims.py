@@ -9,6 +9,7 @@ SQLite only, so the 7_0 and 6_0 runs (``make test-sdk7``, ``make test-sdk6``) co
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -37,6 +38,7 @@ from zoho_tokenstore import upgrade
 from zoho_tokenstore.core.codec import token_values_unchecked
 from zoho_tokenstore.core.model import COLUMN_NAMES
 from zoho_tokenstore.database.alembic_nesting import outer_alembic_run_kept
+from zoho_tokenstore.database.log_safety import hide_result_rows
 from zoho_tokenstore.database.migrations import alembic_config
 from zoho_tokenstore.sdk.http_timeout import TIMEOUT_ERRORS, request_timeout
 from zoho_tokenstore.sdk.initializer import current_initializer
@@ -215,5 +217,33 @@ def test_outer_alembic_run_kept_gives_the_host_run_back_its_modules(tmp_path: Pa
                 assert alembic.context.config is host_config
                 assert alembic.context.get_context() is host.get_context()
                 assert alembic.op.get_bind() is connection
+    finally:
+        engine.dispose()
+
+
+# -- database/log_safety.py ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("echo", [None, "debug"])  # a logger at DEBUG, or echo="debug"
+def test_hide_result_rows_keeps_rows_out_of_sqlalchemys_log(
+    echo: bool | str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")
+    query = sa.text("SELECT 'row-' || 'marker-4711'")  # the row's value is not in the SQL
+    engine = sa.create_engine("sqlite://", echo=echo)
+    store_view = hide_result_rows(engine.execution_options())
+
+    def logged(bind: sa.Engine) -> str:
+        caplog.clear()
+        with bind.connect() as connection:
+            assert connection.execute(query).scalar_one() == "row-marker-4711"
+        return caplog.text
+
+    try:
+        assert "row-marker-4711" in logged(engine)  # SQLAlchemy logs rows at DEBUG
+        shown = logged(store_view)
+        assert "SELECT 'row-'" in shown  # statements still logged...
+        assert "row-marker-4711" not in shown  # ...but never their rows
+        assert "row-marker-4711" in logged(engine)  # the application's engine is unchanged
     finally:
         engine.dispose()
