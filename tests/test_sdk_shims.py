@@ -40,6 +40,7 @@ from zoho_tokenstore.core.model import COLUMN_NAMES
 from zoho_tokenstore.database.alembic_nesting import outer_alembic_run_kept
 from zoho_tokenstore.database.log_safety import hide_result_rows
 from zoho_tokenstore.database.migrations import alembic_config
+from zoho_tokenstore.database.urls import sqlite_file
 from zoho_tokenstore.sdk.http_timeout import TIMEOUT_ERRORS, request_timeout
 from zoho_tokenstore.sdk.initializer import current_initializer
 from zoho_tokenstore.sdk.state import (
@@ -247,3 +248,22 @@ def test_hide_result_rows_keeps_rows_out_of_sqlalchemys_log(
         assert "row-marker-4711" in logged(engine)  # the application's engine is unchanged
     finally:
         engine.dispose()
+
+
+# -- database/urls.py ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["true", "1", "yes", " On ", "T", "false", "0", "no", "off", "n"])
+def test_sqlite_uri_flag_is_read_as_sqlalchemys_dialect_reads_it(flag: str) -> None:
+    url = sa.make_url(f"sqlite:///file:tokens.db?uri={flag}")
+    _, options = url.get_dialect()().create_connect_args(url)
+    read_as_uri = not sqlite_file(url).path.startswith("file:")
+    assert read_as_uri is bool(options.get("uri", False))
+
+
+def test_sqlite_uri_flag_that_is_no_boolean_is_refused_as_sqlalchemy_does() -> None:
+    url = sa.make_url("sqlite:///file:tokens.db?uri=maybe")
+    with pytest.raises(ValueError):
+        url.get_dialect()().create_connect_args(url)
+    with pytest.raises(ValueError):
+        sqlite_file(url)
