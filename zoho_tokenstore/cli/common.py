@@ -6,7 +6,7 @@ import argparse
 import os
 import re
 import sys
-from typing import Final, NoReturn, TypeAlias
+from typing import Final, NoReturn, Protocol
 from urllib.parse import quote, quote_plus, unquote
 
 from sqlalchemy import Engine
@@ -52,8 +52,21 @@ exit status:
 _MASK_ANYWHERE_FROM: Final = 4
 _USERINFO_PASSWORD: Final = re.compile(r"://[^/@:?#]*:([^/@?#]*)@")
 
-#: The ``add_parser`` callable of the top-level subparsers, handed to each command module.
-Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+class Commands(Protocol):
+    """The top-level subparsers handed to each command module: what ``add_subparsers()`` returns.
+
+    A protocol, because the standard library names that class only privately (``_SubParsersAction``).
+    """
+
+    def add_parser(
+        self,
+        name: str,
+        *,
+        help: str | None = ...,  # noqa: A002  # argparse's own keyword
+        description: str | None = ...,
+    ) -> argparse.ArgumentParser:
+        """Add the command ``name`` and return its parser."""
 
 
 class CliError(Exception):

@@ -13,6 +13,7 @@ from typing import Any, Final
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
+from ..sdk.tokens import blank_token
 from .errors import store_error
 from .model import COLUMN_LENGTHS, COLUMN_NAMES
 
@@ -87,8 +88,7 @@ def fill_empty_fields(token: OAuthToken, row: Mapping[Any, Any]) -> None:
 
 def token_from_row(row: Mapping[Any, Any]) -> OAuthToken:
     """A complete ``OAuthToken`` with every private field set, as ``merge_objects`` requires."""
-    token: OAuthToken = OAuthToken.__new__(OAuthToken)
-    token._OAuthToken__find_user = True  # the constructor's default, which we bypass
+    token = blank_token()
     for column, set_field in _SETTERS.items():
         set_field(token, row[column] or None)  # a stored "" reads as unset, as the SDK's own
     return token

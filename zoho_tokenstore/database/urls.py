@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import unquote
 
-from sqlalchemy import util
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -113,7 +112,7 @@ def missing_driver_message(url: URL, error: ImportError) -> str:
 def sqlite_file(url: URL) -> SQLiteFile:
     """The file behind a SQLite URL (plain path or ``file:`` URI); in-memory databases are refused."""
     database = url.database or ""
-    if util.asbool(url.query.get("uri", False)):
+    if _flag(url.query.get("uri", False)):
         if url.query.get("mode") == "memory" or url.query.get("vfs") in ("memdb", "memvfs"):
             raise DatabaseURLError(_in_memory_message(url))
         path = _uri_path(database)
@@ -124,6 +123,18 @@ def sqlite_file(url: URL) -> SQLiteFile:
     if path in ("", ":memory:"):
         raise DatabaseURLError(_in_memory_message(url))
     return SQLiteFile(path=path, may_create=may_create)
+
+
+def _flag(value: object) -> bool:
+    """A URL query flag read as SQLAlchemy's SQLite dialect reads ``uri`` (its internal ``asbool``)."""
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("true", "yes", "on", "y", "t", "1"):
+            return True
+        if word in ("false", "no", "off", "n", "f", "0"):
+            return False
+        raise ValueError(f"String is not true/false: {value!r}")
+    return bool(value)
 
 
 def create_private_file(target: SQLiteFile) -> None:
