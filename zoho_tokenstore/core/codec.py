@@ -16,9 +16,6 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from .errors import store_error
 from .model import COLUMN_LENGTHS, COLUMN_NAMES
 
-#: Columns that hold credentials; at least one must be present for a token to be worth saving.
-CREDENTIAL_COLUMNS: Final = ("refresh_token", "grant_token", "access_token")
-
 Values = dict[str, str | None]
 
 

@@ -20,10 +20,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from ..core.codec import CREDENTIAL_COLUMNS, Values, value_problem
-from ..core.model import COLUMN_LENGTHS
+from ..core.codec import Values, value_problem
+from ..core.model import COLUMN_LENGTHS, COLUMN_NAMES, CREDENTIAL_COLUMNS
 from ..store.token_store import new_token_id
-from .rows import COLUMNS, SourceRead, SourceRow, shown
+from .rows import SourceRead, SourceRow, shown
 
 #: Columns whose integers (a table with numeric ids or expiries) are read as the SDK's strings.
 _NUMERIC_TEXT: Final = ("id", "expiry_time")
@@ -125,7 +125,7 @@ def _candidate(row: SourceRow, plan: Plan) -> _Candidate | None:
     values: Values = {}
     refusals: list[Refusal] = []
     id_problem: str | None = None
-    for column in COLUMNS:
+    for column in COLUMN_NAMES:
         raw = row.values.get(column)
         if isinstance(raw, int) and not isinstance(raw, bool) and column in _NUMERIC_TEXT:
             raw = str(raw)
@@ -278,7 +278,7 @@ def _target_match(
 
 
 def _text_row(row: Mapping[str, object]) -> Values:
-    return {c: (None if row[c] is None or row[c] == "" else str(row[c])) for c in COLUMNS}
+    return {c: (None if row[c] is None or row[c] == "" else str(row[c])) for c in COLUMN_NAMES}
 
 
 def _expiry(values: Mapping[str, object]) -> int:

@@ -14,8 +14,9 @@ from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, select
 from sqlalchemy.engine import URL, make_url
 
 from ..core.codec import value_problem
+from ..core.model import COLUMN_NAMES
 from ..database.engine import masked_url
-from .rows import COLUMNS, SourceRead, SourceRow, id_order, shown
+from .rows import SourceRead, SourceRow, id_order, shown
 
 
 class NotATokenTableError(ValueError):
@@ -54,14 +55,14 @@ def _read(engine: Engine, table_name: str, where: str) -> SourceRead:
         raise NotATokenTableError(f"{where} has no table {table_name!r}")
     table = Table(table_name, MetaData(), autoload_with=engine)
     by_name = {column.name.lower(): column for column in table.columns}
-    missing = [name for name in COLUMNS if name not in by_name]
+    missing = [name for name in COLUMN_NAMES if name not in by_name]
     if missing:
         raise NotATokenTableError(
             f"table {table_name!r} lacks the column(s) {', '.join(missing)} of DBStore's ten"
         )
     with engine.connect() as connection:
-        result = connection.execute(select(*(by_name[name] for name in COLUMNS)))
-        raw = [dict(zip(COLUMNS, row, strict=True)) for row in result]
+        result = connection.execute(select(*(by_name[name] for name in COLUMN_NAMES)))
+        raw = [dict(zip(COLUMN_NAMES, row, strict=True)) for row in result]
     raw.sort(key=lambda values: id_order(values["id"]))
     read = SourceRead(description=f"table {table_name!r} in {where}")
     for position, values in enumerate(raw, start=1):

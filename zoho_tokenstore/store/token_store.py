@@ -38,7 +38,6 @@ from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenSto
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from ..core.codec import (
-    CREDENTIAL_COLUMNS,
     Values,
     fill_empty_fields,
     require_id,
@@ -49,7 +48,14 @@ from ..core.codec import (
     value_problem,
 )
 from ..core.errors import database_error, store_error
-from ..core.model import COLUMN_NAMES, TABLE_NAME, OAuthTokenRow, token_row_class
+from ..core.model import (
+    COLUMN_NAMES,
+    CREDENTIAL_COLUMNS,
+    HASHED_COLUMNS,
+    TABLE_NAME,
+    OAuthTokenRow,
+    token_row_class,
+)
 from ..database.engine import (
     build_engine,
     lone_statements_commit,
@@ -162,7 +168,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             "user_name": select(*token_columns).where(row.user_name == bindparam("value")).limit(1)
         }
         table = self._table = cast(Table, row.__table__)
-        for name in ("access_token", "grant_token", "refresh_token"):
+        for name in HASHED_COLUMNS:
             # Credentials are matched by keyed hash (and as written before encryption).
             match = credential_match(table, name, "value")
             self._by_column[name] = select(*token_columns).where(match).limit(1)

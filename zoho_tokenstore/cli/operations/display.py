@@ -9,10 +9,7 @@ from typing import Any, Final
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 
 from ...core.codec import token_values_unchecked
-from ...core.model import COLUMN_NAMES
-
-#: Columns shown only masked: ``***`` plus at most the last 4 characters of a long value.
-SECRET_COLUMNS: Final = frozenset({"client_secret", "refresh_token", "access_token", "grant_token"})
+from ...core.model import COLUMN_NAMES, SECRET_COLUMNS
 
 Shown = dict[str, str | None]
 
@@ -30,7 +27,8 @@ def mask(value: str | None) -> str:
 
 
 def masked_fields(token: OAuthToken | Mapping[str, Any]) -> Shown:
-    """Every column of a token or table row, secrets masked and empty values ``None`` (for JSON)."""
+    """Every column of a token or table row, the secret ones (``SECRET_COLUMNS``) masked as ``mask``
+    does and empty values ``None`` (for JSON)."""
     values = (
         token_values_unchecked(token)
         if isinstance(token, OAuthToken)
