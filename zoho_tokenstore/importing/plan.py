@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ..core.codec import Values, value_problem
+from ..core.expiry import parse_expiry
 from ..core.model import COLUMN_LENGTHS, COLUMN_NAMES, CREDENTIAL_COLUMNS
 from ..store.token_store import new_token_id
 from .rows import SourceRead, SourceRow, shown
@@ -140,7 +141,7 @@ def _candidate(row: SourceRow, plan: Plan) -> _Candidate | None:
             continue
         else:
             problem = value_problem(column, text)
-            if problem is None and column == "expiry_time" and not _digits(text):
+            if problem is None and column == "expiry_time" and parse_expiry(text) is None:
                 problem = "is not a string of epoch milliseconds"
         if column == "id":
             id_problem = problem
@@ -281,19 +282,15 @@ def _text_row(row: Mapping[str, object]) -> Values:
     return {c: (None if row[c] is None or row[c] == "" else str(row[c])) for c in COLUMN_NAMES}
 
 
-def _expiry(values: Mapping[str, object]) -> int:
-    expiry = values["expiry_time"]
-    return int(expiry) if isinstance(expiry, str) and _digits(expiry) else -1
+def _expiry(values: Values) -> int:
+    """The row's expiry for ranking rows: the epoch milliseconds, or -1 when it has none."""
+    expiry = parse_expiry(values["expiry_time"])
+    return -1 if expiry is None else expiry
 
 
 def _plainly_storable(column: str, text: str) -> bool:
     """A quick yes for short ASCII text without NUL; anything else goes to ``value_problem``."""
     return len(text) <= COLUMN_LENGTHS[column] and text.isascii() and "\x00" not in text
-
-
-def _digits(text: str) -> bool:
-    """ASCII digits only, as the store requires of expiry_time (the SDK reads it with ``int()``)."""
-    return text.isascii() and text.isdigit()
 
 
 def _old_id(c: _Candidate) -> str:

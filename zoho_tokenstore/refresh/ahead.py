@@ -32,6 +32,7 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from ..core.codec import token_from_row, token_values
 from ..core.errors import database_error, store_error
+from ..core.expiry import parse_expiry
 from ..core.model import OAuthTokenRow
 from ..sdk.http_timeout import TIMEOUT_ERRORS, request_timeout
 from ..sdk.initializer import current_initializer
@@ -217,7 +218,7 @@ class Refresher:
 
         The SDK parses the answer with this thread's initializer: the one ``find_token`` runs under.
         """
-        token = token_from_row(row)
+        token = token_from_row(row, "refresh-ahead")
         seconds = self._policy.request_timeout_seconds
         try:
             with request_timeout(seconds):
@@ -303,7 +304,5 @@ def _now_ms() -> int:
 
 def _ms_left(row: Row) -> int | None:
     """Milliseconds until the row's access token expires, as the SDK computes it; None if unknown."""
-    expiry = row["expiry_time"]
-    if not expiry or not str(expiry).isdigit():
-        return None
-    return int(expiry) - _now_ms()
+    expiry = parse_expiry(row["expiry_time"])
+    return None if expiry is None else expiry - _now_ms()

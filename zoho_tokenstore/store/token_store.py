@@ -39,6 +39,7 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from ..core.codec import (
     Values,
+    check_stored_expiry,
     fill_empty_fields,
     require_id,
     require_token,
@@ -219,7 +220,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         fresh = self._fresh("find_token", row) if token.get_id() is None else row
         if fresh is not row:
             adopt_refreshed(token, fresh)
-        fill_empty_fields(token, fresh)
+        fill_empty_fields(token, fresh, "find_token")
         return token
 
     def find_token_by_id(self, id: str) -> OAuthToken:  # noqa: A002  # the SDK's parameter name
@@ -228,7 +229,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         row = self._read_one("find_token_by_id", self._by_id, {"value": token_id})
         if row is None:
             raise store_error(f"find_token_by_id: no stored token has the id {_shown(token_id)}")
-        return token_from_row(self._fresh("find_token_by_id", row))
+        return token_from_row(self._fresh("find_token_by_id", row), "find_token_by_id")
 
     def save_token(self, token: OAuthToken) -> None:
         """Update the token's row (by id, else by the find_token criteria) or insert a new one.
@@ -278,7 +279,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         for token, (row_id, stored) in zip(checked, saved, strict=True):
             token.set_id(row_id)
             if stored is not None:
-                fill_empty_fields(token, stored)
+                fill_empty_fields(token, stored, operation)
 
     def delete_token(self, id: str) -> None:  # noqa: A002  # the SDK's parameter name
         """Delete the row with this id; an unknown id raises ``SDKException(TOKEN_STORE)``."""
@@ -304,7 +305,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 raise self._unreadable("get_tokens", connection, exc, None, {}) from exc
 
         rows = read(self._engine, "get_tokens", every_row, self._held)
-        return [token_from_row(row) for row in rows]
+        return [token_from_row(row, "get_tokens") for row in rows]
 
     def delete_tokens(self) -> None:
         """Delete every stored token."""
@@ -462,6 +463,8 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             new_row = with_lookup_hashes(self._table, {**values, "id": row_id})
             connection.execute(insert(row).values(new_row))
             return row_id, None
+        if values["expiry_time"] is None:  # the token gets the stored one: refuse before writing
+            check_stored_expiry(stored, "save_token")
         located = update(row).where(row.id == stored["id"]).values(changes)
         if connection.execute(located).rowcount != 1:
             raise RowVanished

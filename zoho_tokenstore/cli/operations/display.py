@@ -9,6 +9,7 @@ from typing import Any, Final
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 
 from ...core.codec import token_values_unchecked
+from ...core.expiry import parse_expiry
 from ...core.model import COLUMN_NAMES, SECRET_COLUMNS
 
 Shown = dict[str, str | None]
@@ -56,8 +57,9 @@ def expiry_text(expiry_time: str | None, now_ms: int | None = None) -> str:
     """``expires in N s``, ``expired N s ago`` or ``no expiry`` for the SDK's epoch milliseconds."""
     if not expiry_time:
         return "no expiry"
-    if not (expiry_time.isascii() and expiry_time.isdigit()):
+    expiry = parse_expiry(expiry_time)
+    if expiry is None:
         return "expiry unreadable"
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    left = (int(expiry_time) - now) // 1000
+    left = (expiry - now) // 1000
     return f"expires in {left} s" if left >= 0 else f"expired {-left} s ago"

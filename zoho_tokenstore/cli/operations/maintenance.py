@@ -14,6 +14,7 @@ from sqlalchemy import Engine, and_, delete, false, or_, select
 from sqlalchemy import exc as sa_exc
 
 from ...core.errors import database_error
+from ...core.expiry import parse_expiry
 from ...core.model import TABLE_NAME, token_table
 from ...database.engine import connect_for_reads, write_engine
 
@@ -75,14 +76,15 @@ def is_dead(row: Row, now_ms: int) -> bool:
     A row with a grant token but no access token is kept: its one-time code may be unused (Zoho's
     expire within minutes, but the row does not say when it was issued). Once an access token
     exists the grant was spent, and without a refresh token an expired access token ends the row.
-    An access token without an expiry is kept: the SDK uses it until Zoho refuses it.
+    An access token without an expiry (or with one that is not an expiry, ``parse_expiry``) is
+    kept: the SDK uses it until Zoho refuses it.
     """
     if row["refresh_token"]:
         return False
     if not row["access_token"]:
         return not row["grant_token"]
-    expiry = row["expiry_time"]
-    return bool(expiry) and expiry.isascii() and expiry.isdigit() and int(expiry) < now_ms
+    expiry = parse_expiry(row["expiry_time"])
+    return expiry is not None and expiry < now_ms
 
 
 def purge(
