@@ -8,6 +8,7 @@ new column whose role is declared on the model cannot be forgotten by one of the
 from __future__ import annotations
 
 import json
+from typing import get_type_hints
 
 import pytest
 import sqlalchemy as sa
@@ -24,7 +25,9 @@ from zoho_tokenstore.core.model import (
     COLUMN_NAMES,
     TOKEN_TABLE,
     ColumnRole,
+    TokenRow,
     column_role,
+    token_row,
     token_table,
 )
 from zoho_tokenstore.encryption.cipher import TokenCipher, looks_encrypted
@@ -71,6 +74,14 @@ def test_every_column_declares_a_role_or_is_a_declared_lookup_hash() -> None:
     for name in ("other_tokens", "oauthtoken"):  # a table under another name has the same roles
         renamed = token_table(name)
         assert {c.name: column_role(c) for c in renamed.columns if column_role(c)} == ROLES
+
+
+def test_a_token_row_has_exactly_the_model_columns() -> None:
+    hints = get_type_hints(TokenRow)
+    assert tuple(hints) == COLUMN_NAMES
+    assert hints == {"id": str, **{c: str | None for c in COLUMN_NAMES if c != "id"}}
+    with_hashes = {**every_value_long(), **dict.fromkeys(hash_columns().values(), "h")}
+    assert tuple(token_row(with_hashes)) == COLUMN_NAMES
 
 
 def test_the_codec_moves_and_validates_exactly_the_model_columns() -> None:

@@ -10,14 +10,14 @@ rather than handed to the SDK, whose ``int()`` would fail on it with a bare ``Va
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Final
 
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 from .errors import store_error
 from .expiry import parse_expiry
-from .model import COLUMN_LENGTHS, COLUMN_NAMES
+from .model import COLUMN_LENGTHS, COLUMN_NAMES, TokenRow, row_values
 
 Values = dict[str, str | None]
 
@@ -75,7 +75,7 @@ def token_values(token: OAuthToken) -> Values:
     return values
 
 
-def check_stored_expiry(row: Mapping[Any, Any], operation: str) -> None:
+def check_stored_expiry(row: TokenRow, operation: str) -> None:
     """Raise ``SDKException(TOKEN_STORE)`` naming the row if its ``expiry_time`` is set but is not an
     expiry (``parse_expiry``): the SDK would fail on it with a bare ``ValueError``."""
     expiry = row["expiry_time"]
@@ -87,21 +87,22 @@ def check_stored_expiry(row: Mapping[Any, Any], operation: str) -> None:
         )
 
 
-def fill_empty_fields(token: OAuthToken, row: Mapping[Any, Any], operation: str) -> None:
+def fill_empty_fields(token: OAuthToken, row: TokenRow, operation: str) -> None:
     """Copy stored values into the fields of ``token`` that are unset, as the SDK's own stores do.
 
     Filling the expiry from one that is not an expiry raises (``check_stored_expiry``).
     """
     current = token_values_unchecked(token)
+    values = row_values(row)
     for column, set_field in _SETTERS.items():
-        stored = row[column]
+        stored = values[column]
         if current[column] in (None, "") and stored not in (None, ""):
             if column == "expiry_time":
                 check_stored_expiry(row, operation)
             set_field(token, stored)
 
 
-def token_from_row(row: Mapping[Any, Any], operation: str) -> OAuthToken:
+def token_from_row(row: TokenRow, operation: str) -> OAuthToken:
     """A complete ``OAuthToken`` with every private field set, as ``merge_objects`` requires.
 
     A stored ``expiry_time`` that is not an expiry raises (``check_stored_expiry``).
@@ -109,8 +110,9 @@ def token_from_row(row: Mapping[Any, Any], operation: str) -> OAuthToken:
     check_stored_expiry(row, operation)
     token: OAuthToken = OAuthToken.__new__(OAuthToken)
     token._OAuthToken__find_user = True  # the constructor's default, which we bypass
+    values = row_values(row)
     for column, set_field in _SETTERS.items():
-        set_field(token, row[column] or None)  # a stored "" reads as unset, as the SDK's own
+        set_field(token, values[column] or None)  # a stored "" reads as unset, as the SDK's own
     return token
 
 

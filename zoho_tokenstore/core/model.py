@@ -15,10 +15,11 @@ The schema itself is created only by the Alembic revisions in ``migrations/``; a
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
-from typing import Final, cast
+from typing import Any, Final, TypedDict, cast
 
 from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -219,6 +220,33 @@ COLUMN_ROLES: Final = MappingProxyType(
 #: The columns that hold the token's own values, in the table's order: what the store reads into
 #: and writes from an ``OAuthToken``, and what every import source provides.
 COLUMN_NAMES: Final = tuple(COLUMN_ROLES)
+
+
+class TokenRow(TypedDict):
+    """One stored token's values by column (``COLUMN_NAMES``; a test checks they agree): what the
+    store reads, refresh-ahead updates and the tools show."""
+
+    id: str
+    user_name: str | None
+    client_id: str | None
+    client_secret: str | None
+    refresh_token: str | None
+    access_token: str | None
+    grant_token: str | None
+    expiry_time: str | None
+    redirect_url: str | None
+    api_domain: str | None
+
+
+def token_row(mapping: Mapping[Any, Any]) -> TokenRow:
+    """The token's own values of a result row (``RowMapping``) or dict; other columns left out."""
+    return cast(TokenRow, {name: mapping[name] for name in COLUMN_NAMES})
+
+
+def row_values(row: TokenRow) -> Mapping[str, str | None]:
+    """``row`` for code that walks ``COLUMN_NAMES`` (each of its values is text or ``None``)."""
+    return cast(Mapping[str, str | None], row)
+
 
 #: The longest value the store accepts in each column, checked before values reach the database.
 COLUMN_LENGTHS: Final = {

@@ -19,7 +19,7 @@ from sqlalchemy import exc as sa_exc
 
 from ..core.codec import Values
 from ..core.errors import database_error
-from ..core.model import COLUMN_NAMES, token_table
+from ..core.model import COLUMN_NAMES, TokenRow, token_row, token_table
 from ..database.engine import write_engine
 from ..encryption.cipher import UnreadableValue, unreadable_row_error
 from ..encryption.columns import unreadable_row_id, with_lookup_hashes
@@ -44,7 +44,7 @@ def store_table(store: SQLAlchemyTokenStore, table_name: str) -> Table:
     return table if isinstance(table, Table) else token_table(table_name)
 
 
-def target_rows(store: SQLAlchemyTokenStore, table_name: str) -> list[dict[str, object]]:
+def target_rows(store: SQLAlchemyTokenStore, table_name: str) -> list[TokenRow]:
     """The target table's rows as they stand, read in one statement (the plan is made against them).
 
     Encrypted values are decrypted on read, so the plan compares plaintext with plaintext. A row the
@@ -56,7 +56,7 @@ def target_rows(store: SQLAlchemyTokenStore, table_name: str) -> list[dict[str, 
         with store.engine.connect() as connection:
             try:
                 result = connection.execute(select(*(table.c[name] for name in COLUMN_NAMES)))
-                return [dict(row) for row in result.mappings()]
+                return [token_row(row) for row in result.mappings()]
             except UnreadableValue as exc:
                 row_id = unreadable_row_id(connection, table, None, {})
                 raise unreadable_row_error("import", row_id, exc.fingerprints) from exc

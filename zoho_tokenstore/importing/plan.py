@@ -16,13 +16,13 @@ Rules (documented for users in ``docs/importing.md``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
 from ..core.codec import Values, value_problem
 from ..core.expiry import parse_expiry
-from ..core.model import COLUMN_LENGTHS, COLUMN_NAMES, CREDENTIAL_COLUMNS
+from ..core.model import COLUMN_LENGTHS, COLUMN_NAMES, CREDENTIAL_COLUMNS, TokenRow, row_values
 from ..store.token_store import new_token_id
 from .rows import SourceRead, SourceRow, shown
 
@@ -110,7 +110,7 @@ class _Candidate:
         )
 
 
-def make_plan(read: SourceRead, target: Iterable[Mapping[str, object]]) -> Plan:
+def make_plan(read: SourceRead, target: Iterable[TokenRow]) -> Plan:
     """Plan importing ``read`` into a token table whose rows are ``target`` (read beforehand)."""
     plan = Plan(source=read.description, rows_read=len(read.rows) + len(read.unreadable))
     plan.skipped.extend(Note(row.label, row.reason) for row in read.unreadable)
@@ -278,8 +278,9 @@ def _target_match(
     return None
 
 
-def _text_row(row: Mapping[str, object]) -> Values:
-    return {c: (None if row[c] is None or row[c] == "" else str(row[c])) for c in COLUMN_NAMES}
+def _text_row(row: TokenRow) -> Values:
+    """A target row as the plan compares values: an empty string is no value."""
+    return {column: value or None for column, value in row_values(row).items()}
 
 
 def _expiry(values: Values) -> int:

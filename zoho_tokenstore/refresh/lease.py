@@ -17,12 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, RowMapping, Table, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..core.errors import is_retryable
-from ..core.model import OAuthTokenRow, lease_row_class
+from ..core.model import OAuthTokenRow, TokenRow, lease_row_class, token_row
 from ..database.engine import connect_for_reads, write_engine
 from ..encryption.columns import with_lookup_hashes
 
@@ -31,7 +31,7 @@ from ..encryption.columns import with_lookup_hashes
 class LeaseState:
     """The token row (``None`` if deleted) and the lease on it, as one read saw them."""
 
-    row: RowMapping | None
+    row: TokenRow | None
     holder: str | None = None
     #: Epoch milliseconds when the lease may be taken over; ``None`` when nobody holds one.
     expires_at: int | None = None
@@ -61,7 +61,7 @@ class RefreshLeases:
             return LeaseState(None)
         expires_at = found["expires_at"]
         return LeaseState(
-            found,
+            token_row(found),
             holder=found["lease_holder"],
             expires_at=int(expires_at) if expires_at is not None else None,
         )
@@ -118,9 +118,10 @@ class RefreshLeases:
             delete(leases).where(leases.token_id == token_id, leases.holder == holder)
         )
 
-    def _read_row(self, connection: Connection, token_id: str) -> RowMapping | None:
+    def _read_row(self, connection: Connection, token_id: str) -> TokenRow | None:
         query = select(self._rows).where(self._rows.id == token_id)
-        return connection.execute(query).mappings().first()
+        found = connection.execute(query).mappings().first()
+        return token_row(found) if found is not None else None
 
     def _insert_if_absent(self, connection: Connection, values: Mapping[str, Any]) -> bool:
         """Insert the lease unless the token has one already; whether this call inserted it."""

@@ -55,6 +55,8 @@ from ..core.model import (
     HASHED_COLUMNS,
     TABLE_NAME,
     OAuthTokenRow,
+    TokenRow,
+    token_row,
     token_row_class,
 )
 from ..database.engine import (
@@ -298,9 +300,9 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         self._check_open()
         everything = select(*self._token_columns).order_by(self._row_class.id)
 
-        def every_row(connection: Connection) -> Sequence[Mapping[Any, Any]]:
+        def every_row(connection: Connection) -> list[TokenRow]:
             try:
-                return connection.execute(everything).mappings().all()
+                return [token_row(row) for row in connection.execute(everything).mappings()]
             except UnreadableValue as exc:
                 raise self._unreadable("get_tokens", connection, exc, None, {}) from exc
 
@@ -355,7 +357,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         if self._closed:
             raise store_error("the token store is closed")
 
-    def _fresh(self, operation: str, row: Mapping[str, Any]) -> Mapping[Any, Any]:
+    def _fresh(self, operation: str, row: TokenRow) -> TokenRow:
         """The row, refreshed first if it is about to expire and refresh-ahead is on."""
         if self._refresher is None:
             return row
@@ -448,7 +450,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             and connection.execute(self._update_if_nothing_to_fill(values)).rowcount == 1
         ):
             return token_id, None
-        stored = None
+        stored: TokenRow | None = None
         for query, params in self._save_targets(values):
             try:
                 found = connection.execute(query, params).first()
@@ -456,7 +458,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 where = query.whereclause
                 raise self._unreadable("save_token", connection, exc, where, params) from exc
             if found is not None:
-                stored = found._mapping
+                stored = token_row(found._mapping)
                 break
         if stored is None:
             row_id = token_id or new_token_id()
@@ -491,18 +493,18 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
 
     def _read_one(
         self, operation: str, query: Select[Any], params: Mapping[str, Any]
-    ) -> Mapping[Any, Any] | None:
+    ) -> TokenRow | None:
         """The first row of ``query``: one SELECT, retried once if the pooled connection was dead."""
         self._check_open()
 
-        def first(connection: Connection) -> Mapping[Any, Any] | None:
+        def first(connection: Connection) -> TokenRow | None:
             # .first() and the row's own mapping: a MappingResult per call costs ~5% here.
             try:
                 row = connection.execute(query, params).first()
             except UnreadableValue as exc:
                 where = query.whereclause
                 raise self._unreadable(operation, connection, exc, where, params) from exc
-            return row._mapping if row is not None else None
+            return token_row(row._mapping) if row is not None else None
 
         return read(self._engine, operation, first, self._held)
 
@@ -519,7 +521,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
 
 
 #: What a save did for one token: the row's id, and the stored row if the token may be filled from it.
-Saved = tuple[str, Mapping[Any, Any] | None]
+Saved = tuple[str, TokenRow | None]
 
 
 def _searchable(values: Values, column: str) -> bool:

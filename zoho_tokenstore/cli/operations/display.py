@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 
 from ...core.codec import token_values_unchecked
 from ...core.expiry import parse_expiry
-from ...core.model import COLUMN_NAMES, SECRET_COLUMNS
+from ...core.model import SECRET_COLUMNS, TokenRow, row_values
 
 Shown = dict[str, str | None]
 
@@ -27,21 +26,17 @@ def mask(value: str | None) -> str:
     return f"***{value[-4:]}"
 
 
-def masked_fields(token: OAuthToken | Mapping[str, Any]) -> Shown:
+def masked_fields(token: OAuthToken | TokenRow) -> Shown:
     """Every column of a token or table row, the secret ones (``SECRET_COLUMNS``) masked as ``mask``
     does and empty values ``None`` (for JSON)."""
-    values = (
-        token_values_unchecked(token)
-        if isinstance(token, OAuthToken)
-        else {column: token[column] for column in COLUMN_NAMES}
-    )
+    values = token_values_unchecked(token) if isinstance(token, OAuthToken) else row_values(token)
     return {
         column: None if value in (None, "") else mask(value) if column in SECRET_COLUMNS else value
         for column, value in values.items()
     }
 
 
-def token_line(token: OAuthToken | Mapping[str, Any], now_ms: int | None = None) -> str:
+def token_line(token: OAuthToken | TokenRow, now_ms: int | None = None) -> str:
     """One line for a person: who the token belongs to, which credentials it has, when it expires."""
     shown = masked_fields(token)
     return (

@@ -8,17 +8,17 @@ WHERE clause what the caller saw, so a row changed in between (a refresh, a new 
 from __future__ import annotations
 
 import time
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import Engine, and_, delete, false, or_, select
 from sqlalchemy import exc as sa_exc
 
 from ...core.errors import database_error
 from ...core.expiry import parse_expiry
-from ...core.model import TABLE_NAME, token_table
+from ...core.model import TABLE_NAME, TokenRow, token_row, token_table
 from ...database.engine import connect_for_reads, write_engine
 
-Row = dict[str, Any]
+Row = TokenRow
 
 #: What makes a row impossible to use again, for ``--help`` and the docs.
 DEAD_ROW_RULE: Final = (
@@ -34,7 +34,7 @@ def list_rows(engine: Engine, table_name: str = TABLE_NAME, user: str | None = N
         query = query.where(table.c.user_name == user)
     try:
         with connect_for_reads(engine) as connection:
-            return [dict(row) for row in connection.execute(query).mappings()]
+            return [token_row(row) for row in connection.execute(query).mappings()]
     except sa_exc.SQLAlchemyError as exc:
         raise database_error("listing the tokens", exc) from exc
 
@@ -54,7 +54,7 @@ def find_row(
             row = connection.execute(select(table).where(column == value)).mappings().first()
     except sa_exc.SQLAlchemyError as exc:
         raise database_error("looking up the token", exc) from exc
-    return dict(row) if row is not None else None
+    return token_row(row) if row is not None else None
 
 
 def delete_row(engine: Engine, row: Row, table_name: str = TABLE_NAME) -> bool:
@@ -104,9 +104,8 @@ def purge(
     candidates = select(table).where(table.c.refresh_token.is_(None)).order_by(table.c.id)
     try:
         with write_engine(engine).begin() as connection:
-            dead = [
-                dict(r) for r in connection.execute(candidates).mappings() if is_dead(dict(r), now)
-            ]
+            rows = [token_row(r) for r in connection.execute(candidates).mappings()]
+            dead = [row for row in rows if is_dead(row, now)]
             if dry_run:
                 return dead
             removed = []
