@@ -169,7 +169,8 @@ def session_lookups(backend: str, url: URL, rows: Sequence[Row]) -> Target:
                 found = session.scalars(query, {"value": value}).first()
                 if found is None:
                     return None
-                return token_from_row({c: getattr(found, c) for c in COLUMNS})
+                row = {c: getattr(found, c) for c in COLUMNS}
+                return token_from_row(row, "find_token_by_id")
 
         return call
 

@@ -18,8 +18,8 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from encryption_helpers import KEY_1, KEY_2, KEY_3, assert_encrypted_under, raw_rows
 from token_factory import fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore
-from zoho_tokenstore.core.model import COLUMN_LENGTHS
-from zoho_tokenstore.encryption.cipher import ENCRYPTED_COLUMNS, TokenCipher, generate_key
+from zoho_tokenstore.core.model import COLUMN_LENGTHS, ENCRYPTED_COLUMNS
+from zoho_tokenstore.encryption.cipher import TokenCipher, generate_key
 from zoho_tokenstore.encryption.columns import credential_match, credential_params
 
 CLIENT = {"client_id": "1000.CLIENT1", "client_secret": "secret-1-0123456789abcdef"}

@@ -359,11 +359,12 @@ def test_adopt_refuses_a_missing_or_foreign_table(
     empty_db_url: URL, capsys: pytest.CaptureFixture[str]
 ) -> None:
     status, _, err = run(capsys, "adopt", "--url", _url(empty_db_url))
-    assert status == 1
     where = empty_db_url.render_as_string()
-    if empty_db_url.get_backend_name() == "sqlite":  # not even a file yet
-        assert f"refusing to adopt: no SQLite database file at {where}" in err
+    if empty_db_url.get_backend_name() == "sqlite":  # not even a file: it cannot start (exit 2)
+        assert status == 2
+        assert f"no SQLite database file at {empty_db_url.database} (nothing was created)" in err
     else:
+        assert status == 1
         assert f"{where} has no table 'oauthtoken' to adopt" in err
     create_table(empty_db_url, sql="CREATE TABLE {name} (id varchar(10), note varchar(20))")
     status, _, err = run(capsys, "adopt", "--url", _url(empty_db_url))

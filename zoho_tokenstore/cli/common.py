@@ -15,14 +15,9 @@ from sqlalchemy.engine import URL, make_url
 
 from ..core.model import TABLE_NAME, token_table
 from ..database.engine import build_engine, masked_url
-from ..database.existing import missing_sqlite_file, open_existing, sqlite_file
+from ..database.existing import open_existing
 from ..database.migrations import schema_problem
-from ..database.urls import (
-    DatabaseURLError,
-    missing_driver_message,
-    parse_database_url,
-    unknown_scheme_message,
-)
+from ..database.urls import DatabaseURLError, database_file, usable_url
 
 DEFAULT_URL: Final = "sqlite:///zohooauth.db"
 URL_ENVIRONMENT_VARIABLE: Final = "ZOHO_TOKENSTORE_URL"
@@ -187,37 +182,39 @@ def database_url(args: argparse.Namespace) -> URL:
 def checked_url(text: str) -> URL:
     """``text`` as a URL: parsable, a supported scheme, its driver installed; else ``UsageError``.
 
-    The messages are the store's own (``database_url``), so a command and the store say the same.
+    The messages are the store's own (``usable_url``), so every command and the store say the same.
     """
     try:
-        url = parse_database_url(text)
-        url.get_dialect().import_dbapi()
+        return usable_url(text)
     except DatabaseURLError as exc:
         raise UsageError(str(exc)) from None
-    except sa_exc.NoSuchModuleError:
-        raise UsageError(unknown_scheme_message(url)) from None
-    except ImportError as exc:
-        raise UsageError(missing_driver_message(url, exc)) from None
-    return url
 
 
-def open_database(args: argparse.Namespace, *, read_only: bool) -> Engine:
-    """The engine a command works on; an SQLite file must already exist (nothing is created).
+def existing_database(url: str | URL, *, read_only: bool) -> Engine:
+    """The engine on the existing database at ``url`` (``open_existing``: the URL checked as every
+    command checks it, nothing created); a URL or a missing file that stops it is a ``UsageError``.
 
     ``read_only`` opens SQLite in read-only mode, so inspecting a file never changes it.
     """
-    url = database_url(args)
-    missing = missing_sqlite_file(url)
-    if missing is not None:
-        raise UsageError(f"no SQLite database file at {missing} (nothing was created)")
-    return open_existing(url) if read_only else build_engine(url)
+    try:
+        return open_existing(url, read_only=read_only)
+    except DatabaseURLError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def open_database(args: argparse.Namespace, *, read_only: bool) -> Engine:
+    """The engine a command works on (``existing_database``, after the table name's check)."""
+    return existing_database(database_url(args), read_only=read_only)
 
 
 def writable_database(args: argparse.Namespace) -> Engine:
     """The engine for a command that may create the database (``upgrade``): a new SQLite file only
     in a directory that exists."""
     url = database_url(args)
-    path = sqlite_file(url)
+    try:
+        path = database_file(url)
+    except DatabaseURLError as exc:  # an in-memory database
+        raise UsageError(str(exc)) from None
     if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise UsageError(f"no directory for the SQLite file {path}")
     return build_engine(url)

@@ -29,9 +29,17 @@ from ..importing import (
 from ..importing.adopt import drop_backup_hint, undo_adoption
 from ..importing.report import plan_lines, summary_line
 from ..importing.rows import SourceRead
-from ..importing.table import source_engine
 from ..store.token_store import SQLAlchemyTokenStore
-from .common import Commands, add_database_options, table_of, url_of, where
+from .common import (
+    Commands,
+    add_database_options,
+    existing_database,
+    open_database,
+    shown_url,
+    table_of,
+    url_of,
+    where,
+)
 
 #: Exit status when the import ran but some rows were skipped or refused (1 is an error).
 INCOMPLETE_EXIT: Final = 3
@@ -99,7 +107,12 @@ def _import(args: argparse.Namespace) -> int:
         if args.from_filestore is not None:
             read = read_filestore(args.from_filestore)
         else:
-            read = read_table(args.from_table, args.source_table)
+            # Opened as every command opens a database: a bad URL or driver exits 2, as upgrade's.
+            source = existing_database(args.from_table, read_only=True)
+            try:
+                read = read_table(source, args.source_table, shown_url(args.from_table))
+            finally:
+                source.dispose()
     except (NotAFileStoreError, NotATokenTableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -116,15 +129,11 @@ def _adopt(args: argparse.Namespace) -> int:
     _environment_keys()  # a malformed key stops the adoption before anything is renamed
     # Checking and the dry run only read: on SQLite through a read-only connection, so not even the
     # journal mode of the old database changes before the adoption really starts.
-    try:
-        looking = source_engine(url_of(args))
-    except NotATokenTableError as exc:
-        print(f"error: refusing to adopt: {exc}", file=sys.stderr)
-        return 1
+    looking = open_database(args, read_only=True)
     try:
         check_adoptable(looking, table, backup, masked_url(url_of(args)))
         if args.dry_run:
-            read = read_table(looking, table)
+            read = read_table(looking, table, shown_url(url_of(args)))
             print(f"Would rename table {table!r} to {backup!r} and create the token table.")
             return _report(make_plan(read, []), dry_run=True, wrote=False)
     except AdoptionRefusedError as exc:

@@ -14,7 +14,7 @@ from typing import Final
 from urllib.parse import unquote
 
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 #: The backends the store is built and tested for.
 SUPPORTED_BACKENDS: Final = ("sqlite", "postgresql", "mysql", "mariadb")
@@ -65,6 +65,19 @@ def parse_database_url(url: str | URL) -> URL:
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:
         raise DatabaseURLError(unknown_scheme_message(parsed))
+    return parsed
+
+
+def usable_url(url: str | URL) -> URL:
+    """``url`` parsed (``parse_database_url``) with its driver importable: the checks every command
+    makes before touching a database; otherwise a ``DatabaseURLError`` naming the fix."""
+    parsed = parse_database_url(url)
+    try:
+        parsed.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        raise DatabaseURLError(unknown_scheme_message(parsed)) from None
+    except ImportError as exc:
+        raise DatabaseURLError(missing_driver_message(parsed, exc)) from None
     return parsed
 
 
@@ -135,6 +148,11 @@ def _flag(value: object) -> bool:
             return False
         raise ValueError(f"String is not true/false: {value!r}")
     return bool(value)
+
+
+def database_file(url: URL) -> str | None:
+    """The file a SQLite URL names (see ``sqlite_file``), or ``None`` for a server database."""
+    return sqlite_file(url).path if url.get_backend_name() == "sqlite" else None
 
 
 def create_private_file(target: SQLiteFile) -> None:

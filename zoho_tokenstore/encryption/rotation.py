@@ -17,16 +17,9 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, Table, func, select, update
 
-from ..core.model import token_table
+from ..core.model import ENCRYPTED_COLUMNS, HASHED_COLUMNS, hash_column, token_table
 from ..database.profile import EngineProfile
-from .cipher import (
-    ENCRYPTED_COLUMNS,
-    HASHED_COLUMNS,
-    TokenCipher,
-    UnreadableValue,
-    hash_column,
-    unreadable_row_error,
-)
+from .cipher import TokenCipher, UnreadableValue, unreadable_row_error
 
 DEFAULT_BATCH_SIZE: Final = 100
 #: The longest pause between two batches on SQLite (see ``rewrite_rows``).

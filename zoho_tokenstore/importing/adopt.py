@@ -14,10 +14,10 @@ from sqlalchemy import Engine, MetaData, Table, inspect
 from sqlalchemy import exc as sa_exc
 
 from ..core.errors import database_error
+from ..core.model import COLUMN_NAMES
 from ..database.engine import masked_url
 from ..database.migrations import current_revision, downgrade, upgrade, version_table
 from ..database.profile import EngineProfile
-from .rows import COLUMNS
 
 #: A backup table name every backend accepts unquoted (MySQL's identifier limit is 64).
 BACKUP_NAME_PATTERN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -53,7 +53,7 @@ def check_adoptable(
                 f"{revision}): there is nothing to adopt; use `zoho-tokenstore import` for other tokens"
             )
         present = {column["name"].lower() for column in inspector.get_columns(table_name)}
-        missing = [name for name in COLUMNS if name not in present]
+        missing = [name for name in COLUMN_NAMES if name not in present]
         if missing:
             raise AdoptionRefusedError(
                 f"table {table_name!r} lacks the column(s) {', '.join(missing)} of DBStore's ten; "

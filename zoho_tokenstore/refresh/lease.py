@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Connection, RowMapping, Table, delete, select, update
+from sqlalchemy import Connection, Table, delete, select, update
 from sqlalchemy import exc as sa_exc
 
 from ..core.errors import is_retryable
-from ..core.model import OAuthTokenRow, lease_row_class
+from ..core.model import OAuthTokenRow, TokenRow, lease_row_class, token_row
 from ..database.profile import EngineProfile
 from ..encryption.columns import with_lookup_hashes
 
@@ -30,7 +30,7 @@ from ..encryption.columns import with_lookup_hashes
 class LeaseState:
     """The token row (``None`` if deleted) and the lease on it, as one read saw them."""
 
-    row: RowMapping | None
+    row: TokenRow | None
     holder: str | None = None
     #: Epoch milliseconds when the lease may be taken over; ``None`` when nobody holds one.
     expires_at: int | None = None
@@ -58,7 +58,7 @@ class RefreshLeases:
             return LeaseState(None)
         expires_at = found["expires_at"]
         return LeaseState(
-            found,
+            token_row(found),
             holder=found["lease_holder"],
             expires_at=int(expires_at) if expires_at is not None else None,
         )
@@ -117,6 +117,7 @@ class RefreshLeases:
             delete(leases).where(leases.token_id == token_id, leases.holder == holder)
         )
 
-    def _read_row(self, connection: Connection, token_id: str) -> RowMapping | None:
+    def _read_row(self, connection: Connection, token_id: str) -> TokenRow | None:
         query = select(self._rows).where(self._rows.id == token_id)
-        return connection.execute(query).mappings().first()
+        found = connection.execute(query).mappings().first()
+        return token_row(found) if found is not None else None

@@ -39,8 +39,8 @@ from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenSto
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from ..core.codec import (
-    CREDENTIAL_COLUMNS,
     Values,
+    check_stored_expiry,
     fill_empty_fields,
     require_id,
     require_token,
@@ -50,7 +50,16 @@ from ..core.codec import (
     value_problem,
 )
 from ..core.errors import database_error, store_error
-from ..core.model import COLUMN_NAMES, TABLE_NAME, OAuthTokenRow, token_row_class
+from ..core.model import (
+    COLUMN_NAMES,
+    CREDENTIAL_COLUMNS,
+    HASHED_COLUMNS,
+    TABLE_NAME,
+    OAuthTokenRow,
+    TokenRow,
+    token_row,
+    token_row_class,
+)
 from ..database.engine import build_engine, masked_url
 from ..database.exact_match import exact_match_problem
 from ..database.held_connection import HeldConnection
@@ -153,7 +162,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             "user_name": select(*token_columns).where(row.user_name == bindparam("value")).limit(1)
         }
         table = self._table = cast(Table, row.__table__)
-        for name in ("access_token", "grant_token", "refresh_token"):
+        for name in HASHED_COLUMNS:
             # Credentials are matched by keyed hash (and as written before encryption).
             match = credential_match(table, name, "value")
             self._by_column[name] = select(*token_columns).where(match).limit(1)
@@ -204,7 +213,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         fresh = self._fresh("find_token", row) if token.get_id() is None else row
         if fresh is not row:
             adopt_refreshed(token, fresh)
-        fill_empty_fields(token, fresh)
+        fill_empty_fields(token, fresh, "find_token")
         return token
 
     def find_token_by_id(self, id: str) -> OAuthToken:  # noqa: A002  # the SDK's parameter name
@@ -213,7 +222,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         row = self._read_one("find_token_by_id", self._by_id, {"value": token_id})
         if row is None:
             raise store_error(f"find_token_by_id: no stored token has the id {_shown(token_id)}")
-        return token_from_row(self._fresh("find_token_by_id", row))
+        return token_from_row(self._fresh("find_token_by_id", row), "find_token_by_id")
 
     def save_token(self, token: OAuthToken) -> None:
         """Update the token's row (by id, else by the find_token criteria) or insert a new one.
@@ -248,7 +257,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         )
         token.set_id(row_id)
         if stored is not None:
-            fill_empty_fields(token, stored)
+            fill_empty_fields(token, stored, operation)
 
     def delete_token(self, id: str) -> None:  # noqa: A002  # the SDK's parameter name
         """Delete the row with this id; an unknown id raises ``SDKException(TOKEN_STORE)``."""
@@ -267,14 +276,14 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         self._check_open()
         everything = select(*self._token_columns).order_by(self._row_class.id)
 
-        def every_row(connection: Connection) -> Sequence[Mapping[Any, Any]]:
+        def every_row(connection: Connection) -> list[TokenRow]:
             try:
-                return connection.execute(everything).mappings().all()
+                return [token_row(row) for row in connection.execute(everything).mappings()]
             except UnreadableValue as exc:
                 raise self._unreadable("get_tokens", connection, exc, None, {}) from exc
 
         rows = read(self._profile, "get_tokens", every_row, self._held)
-        return [token_from_row(row) for row in rows]
+        return [token_from_row(row, "get_tokens") for row in rows]
 
     def delete_tokens(self) -> None:
         """Delete every stored token."""
@@ -334,7 +343,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         if self._owns_engine:
             self._engine.dispose(close=False)
 
-    def _fresh(self, operation: str, row: Mapping[str, Any]) -> Mapping[Any, Any]:
+    def _fresh(self, operation: str, row: TokenRow) -> TokenRow:
         """The row, refreshed first if it is about to expire and refresh-ahead is on."""
         if self._refresher is None:
             return row
@@ -427,7 +436,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             and connection.execute(self._update_if_nothing_to_fill(values)).rowcount == 1
         ):
             return token_id, None
-        stored = None
+        stored: TokenRow | None = None
         for query, params in self._save_targets(values):
             try:
                 found = connection.execute(query, params).first()
@@ -435,13 +444,15 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 where = query.whereclause
                 raise self._unreadable("save_token", connection, exc, where, params) from exc
             if found is not None:
-                stored = found._mapping
+                stored = token_row(found._mapping)
                 break
         if stored is None:
             row_id = token_id or new_token_id()
             new_row = with_lookup_hashes(self._table, {**values, "id": row_id})
             connection.execute(insert(row).values(new_row))
             return row_id, None
+        if values["expiry_time"] is None:  # the token gets the stored one: refuse before writing
+            check_stored_expiry(stored, "save_token")
         located = update(row).where(row.id == stored["id"]).values(changes)
         if connection.execute(located).rowcount != 1:
             raise RowVanished
@@ -468,18 +479,18 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
 
     def _read_one(
         self, operation: str, query: Select[Any], params: Mapping[str, Any]
-    ) -> Mapping[Any, Any] | None:
+    ) -> TokenRow | None:
         """The first row of ``query``: one SELECT, retried once if the pooled connection was dead."""
         self._check_open()
 
-        def first(connection: Connection) -> Mapping[Any, Any] | None:
+        def first(connection: Connection) -> TokenRow | None:
             # .first() and the row's own mapping: a MappingResult per call costs ~5% here.
             try:
                 row = connection.execute(query, params).first()
             except UnreadableValue as exc:
                 where = query.whereclause
                 raise self._unreadable(operation, connection, exc, where, params) from exc
-            return row._mapping if row is not None else None
+            return token_row(row._mapping) if row is not None else None
 
         return read(self._profile, operation, first, self._held)
 
@@ -495,7 +506,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
 
 
 #: What a save did for one token: the row's id, and the stored row if the token may be filled from it.
-Saved = tuple[str, Mapping[Any, Any] | None]
+Saved = tuple[str, TokenRow | None]
 
 
 def _searchable(values: Values, column: str) -> bool:
