@@ -43,6 +43,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 benchmark: $(BIN)/.installed
 	$(BIN)/python benchmarks/token_store_benchmark.py

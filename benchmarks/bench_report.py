@@ -27,6 +27,11 @@ SDK_CALLS = (*LOOKUPS, SAVE_UPDATE, SAVE_INSERT)
 #: The table size at which the targets against other stores are set.
 TARGET_ROWS = 10_000
 SQLITE_TARGET = 6.0
+#: The guards of the package's layout change: SQLite lookups within 8x of raw sqlite3 and at least
+#: 2x faster than the blog sample, both measured in the same run.
+SQLITE_GUARD = 8.0
+BLOG_GUARD = 2.0
+BLOG = "Kaizen blog sample"
 SERVER_TARGET = 1.5
 DBSTORE_TARGET = 5.0
 SCALING_TARGET = 1.3
@@ -161,6 +166,11 @@ class Report:
             LOOKUPS,
         )
         out += self.ratio_table(
+            "Kaizen blog sample ÷ ours on SQLite (how many times faster ours is; guard ≥ 2x)",
+            [("sqlite", ("sqlite", BLOG), ("sqlite", OURS))],
+            LOOKUPS,
+        )
+        out += self.ratio_table(
             "SDK FileStore ÷ ours on SQLite (how many times faster ours is)",
             [("sqlite", ("CSV file", FILESTORE), ("sqlite", OURS))],
             OPERATIONS,
@@ -209,6 +219,26 @@ class Report:
                 lines.append(
                     f"- {backend} lookups at {size_label(at)} rows within {target:g}x of the raw "
                     f"driver: **{_verdict(worst[0] <= target)}** (worst {worst[0]:.2f}x, {worst[1]})"
+                )
+        if "sqlite" in backends:
+            raw_ratios = [
+                (v, op)
+                for op in LOOKUPS
+                if (v := self.ratio(("sqlite", OURS), ("sqlite", RAW), op, at))
+            ]
+            blog_ratios = [
+                (v, op)
+                for op in LOOKUPS
+                if (v := self.ratio(("sqlite", BLOG), ("sqlite", OURS), op, at))
+            ]
+            if raw_ratios and blog_ratios:
+                worst, least = max(raw_ratios), min(blog_ratios)
+                met = worst[0] <= SQLITE_GUARD and least[0] >= BLOG_GUARD
+                lines.append(
+                    f"- sqlite lookups at {size_label(at)} rows within {SQLITE_GUARD:g}x of raw "
+                    f"sqlite3 and at least {BLOG_GUARD:g}x faster than the blog sample: "
+                    f"**{_verdict(met)}** (worst {worst[0]:.2f}x of raw, {worst[1]}; blog sample "
+                    f"least {least[0]:.2f}x slower, {least[1]})"
                 )
         if large != small:
             worst_scale, where = 0.0, ""
@@ -266,7 +296,18 @@ def _backend_rank(backend: str) -> int:
 
 
 def _store_rank(store: str) -> int:
-    stores = [OURS, NORMAL, SESSION, FLOOR, PLAIN_FLOOR, RAW, RAW_UNPREPARED, DBSTORE, FILESTORE]
+    stores = [
+        OURS,
+        NORMAL,
+        SESSION,
+        FLOOR,
+        PLAIN_FLOOR,
+        RAW,
+        RAW_UNPREPARED,
+        BLOG,
+        DBSTORE,
+        FILESTORE,
+    ]
     return stores.index(store)
 
 

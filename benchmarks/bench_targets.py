@@ -27,7 +27,8 @@ from token_factory import make_token, valid_expiry  # tests/ is on sys.path via 
 from zoho_tokenstore import OAuthTokenRow, SQLAlchemyTokenStore
 from zoho_tokenstore.core.codec import token_from_row
 from zoho_tokenstore.core.model import COLUMN_NAMES
-from zoho_tokenstore.database.engine import build_engine, connect_for_reads
+from zoho_tokenstore.database.engine import build_engine
+from zoho_tokenstore.database.profile import EngineProfile
 
 BY_ID: Final = "find_token_by_id"
 BY_USER: Final = "find_token (user name)"
@@ -168,7 +169,8 @@ def session_lookups(backend: str, url: URL, rows: Sequence[Row]) -> Target:
                 found = session.scalars(query, {"value": value}).first()
                 if found is None:
                     return None
-                return token_from_row({c: getattr(found, c) for c in COLUMNS})
+                row = {c: getattr(found, c) for c in COLUMNS}
+                return token_from_row(row, "find_token_by_id")
 
         return call
 
@@ -194,7 +196,7 @@ def sqlalchemy_floor(
     rng = random.Random(1)
     if store_settings:
         engine = build_engine(url)
-        connection = connect_for_reads(engine)
+        connection = EngineProfile.of(engine).connect()
     else:
         engine = create_engine(url)
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -364,3 +366,84 @@ def db_store(url: URL, rows: Sequence[Row]) -> Target:
     return Target(
         "mysql", "SDK DBStore", len(rows), operations, cleaner.remove_inserted, cleaner.close
     )
+
+
+class BlogSample:
+    """The Kaizen blog's custom SQLite store as published, for its lookups: a new ``sqlite3``
+    connection per call and SQL built by string concatenation (injectable: a baseline, never shipped)."""
+
+    def __init__(self, path: str) -> None:
+        self.db_name = path
+
+    def find_token(self, token: OAuthToken) -> OAuthToken | None:
+        connection = sqlite3.connect(self.db_name)
+        cursor = connection.cursor()
+        try:
+            query = "select * from oauthtoken"
+            signature = token.get_user_signature()
+            if signature is not None and signature.get_name():
+                query = query + " where user_name='" + signature.get_name() + "'"
+            elif token.get_grant_token():
+                query = query + " where grant_token='" + token.get_grant_token() + "'"
+            elif token.get_refresh_token():
+                query = query + " where refresh_token='" + token.get_refresh_token() + "'"
+            query = query + " limit 1"
+            cursor.execute(query)
+            result = cursor.fetchone()
+            if result is None:
+                return None
+            _merge(token, result)
+            return token
+        finally:
+            cursor.close()
+            connection.close()
+
+    def find_token_by_id(self, id: str) -> OAuthToken:  # noqa: A002  # the SDK's parameter name
+        connection = sqlite3.connect(self.db_name)
+        cursor = connection.cursor()
+        try:
+            cursor.execute("select * from oauthtoken where id='" + id + "'")
+            token: OAuthToken = object.__new__(OAuthToken)
+            _set_oauth_token(token)
+            for result in cursor.fetchall():
+                _merge(token, result)
+            return token
+        finally:
+            cursor.close()
+            connection.close()
+
+
+def _merge(token: OAuthToken, row: Any) -> None:
+    from zohocrmsdk.src.com.zoho.api.authenticator.store.db_store import DBStore
+
+    DBStore.set_merge_data(token, row)
+
+
+def _set_oauth_token(token: OAuthToken) -> None:
+    from zohocrmsdk.src.com.zoho.api.authenticator.store.db_store import DBStore
+
+    DBStore.set_oauth_token(token)
+
+
+def blog_sample(url: URL, rows: Sequence[Row]) -> Target:
+    """The blog's SQLite store on the same file as ours (its lookups only: the targets are set on them)."""
+    store = BlogSample(str(url.database))
+    rng = random.Random(1)
+
+    def pick(k: int) -> list[Row]:
+        return [rows[rng.randrange(len(rows))] for _ in range(k)]
+
+    lookups = {
+        BY_ID: Operation(lambda k: [row[0] for row in pick(k)], store.find_token_by_id),
+        BY_USER: Operation(
+            lambda k: [OAuthToken(user_signature=UserSignature(row[1])) for row in pick(k)],
+            store.find_token,
+        ),
+        BY_REFRESH: Operation(
+            lambda k: [
+                OAuthToken(client_id=r[2], client_secret=r[3], refresh_token=r[4]) for r in pick(k)
+            ],
+            store.find_token,
+        ),
+    }
+    return Target("sqlite", "Kaizen blog sample", len(rows), lookups, lambda: None)

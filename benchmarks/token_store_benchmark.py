@@ -29,6 +29,7 @@ from bench_targets import (
     GET_TOKENS,
     OPERATIONS,
     Target,
+    blog_sample,
     db_store,
     file_store,
     ours,
@@ -150,6 +151,7 @@ def build_targets(
                 relaxed = ours(backend, url, ours_rows, synchronous="NORMAL")
                 targets.append(relaxed)
                 stack.callback(relaxed.close)
+                targets.append(blog_sample(url, ours_rows))
             if backend == "mysql":
                 dbstore_url = stack.enter_context(bench_data.throwaway_database("mysql", workdir))
                 bench_data.create_dbstore_table(dbstore_url)

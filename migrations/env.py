@@ -16,8 +16,9 @@ from sqlalchemy import Connection
 from sqlalchemy.pool import NullPool
 
 from zoho_tokenstore.core.model import TABLE_NAME, token_table
-from zoho_tokenstore.database.engine import build_engine, write_engine
+from zoho_tokenstore.database.engine import build_engine
 from zoho_tokenstore.database.migrations import rename_legacy_revisions, version_table
+from zoho_tokenstore.database.profile import EngineProfile
 
 config = context.config
 table_name: str = (
@@ -73,7 +74,7 @@ def run_migrations_online() -> None:
         return
     engine = build_engine(_url(), poolclass=NullPool)
     try:
-        with write_engine(engine).begin() as connection:
+        with EngineProfile.of(engine).begin() as connection:
             _run_on(connection)
     finally:
         engine.dispose()

@@ -59,6 +59,13 @@ def read_rows(url: URL, table_name: str = TABLE_NAME) -> list[dict[str, object]]
         return [dict(row) for row in result.mappings()]
 
 
+def insert_row(url: URL, values: Mapping[str, str | None], table_name: str = TABLE_NAME) -> None:
+    """Insert one row as given (SQLAlchemy Core, no store): a row some other program wrote."""
+    table = token_table(table_name)
+    with _engine(url) as engine, engine.begin() as connection:
+        connection.execute(sa.insert(table).values(dict(values)))
+
+
 def set_stored_expiry(url: URL, token_id: str, expiry_ms: int | str) -> None:
     """Write a row's expiry directly, as the passing of time would."""
     table = token_table()

@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import URL
 
-from zoho_tokenstore.core.model import OAuthTokenRow
-from zoho_tokenstore.encryption.cipher import ENCRYPTED_COLUMNS, HASHED_COLUMNS, hash_column
+from zoho_tokenstore.core.model import ENCRYPTED_COLUMNS, HASHED_COLUMNS, OAuthTokenRow, hash_column
 
 #: Three keys generated once per test run; tests pick the ones they need, newest first.
 KEY_1: Final = Fernet.generate_key()

@@ -17,7 +17,8 @@ from refresh_workers import WorkerPlan, api_worker
 from sdk_helpers import get_leads, lead_descriptions, login
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.core.model import LEASE_TABLE, TOKEN_TABLE
-from zoho_tokenstore.database.engine import build_engine, write_engine
+from zoho_tokenstore.database.engine import build_engine
+from zoho_tokenstore.database.profile import EngineProfile
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 ALICE = "alice@example.com"
@@ -105,7 +106,7 @@ def row_locked(db_url: URL, token_id: str) -> Iterator[None]:
     """
     engine = build_engine(db_url)
     try:
-        with write_engine(engine).begin() as connection:  # SQLite: BEGIN IMMEDIATE
+        with EngineProfile.of(engine).begin() as connection:  # SQLite: BEGIN IMMEDIATE
             by_id = sa.select(TOKEN_TABLE.c.id).where(TOKEN_TABLE.c.id == token_id)
             if engine.dialect.name != "sqlite":
                 by_id = by_id.with_for_update()

@@ -4,6 +4,7 @@ create nothing, and no output shows a database password, however it is written."
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -53,6 +54,14 @@ def _mistakes(tmp_path: Path) -> list[tuple[list[str], int, str]]:
         (["delete", "--url", missing, "--id", "x", "--yes"], 2, "no SQLite database file at"),
         (["purge", "--url", missing], 2, "no SQLite database file at"),
         (["downgrade", "--url", missing, "--revision", "base"], 2, "no SQLite database file at"),
+        (["adopt", "--url", missing], 2, "no SQLite database file at"),
+        (["import", "--url", db, "--from-table", missing], 2, "no SQLite database file at"),
+        (["import", "--url", db, "--from-table", "not a url"], 2, "could not be parsed"),
+        (
+            ["import", "--url", db, "--from-table", "mysql+mysqldb://u:pw@h/db"],
+            2,
+            "driver for mysql+mysqldb:// is not installed",
+        ),
         (["upgrade", "--url", f"sqlite:///{tmp_path}/no/such/dir.db"], 2, "no directory"),
         (["tokens", "--url", db, "--table", "Bad-Name"], 2, "not a lower-case identifier"),
         (["upgrade", "--url", db, "--revision", "nosuch"], 2, "Can't locate revision"),
@@ -104,6 +113,23 @@ def test_each_mistake_is_one_error_line_with_its_exit_status(
         assert "error: " in captured.err and says in captured.err, (argv, captured.err)
         assert "Traceback" not in captured.err
     assert sorted(os.listdir(prepared)) == before  # no mistake left a file behind
+
+
+@pytest.mark.sqlite
+def test_import_from_a_table_without_its_driver_says_what_upgrade_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if importlib.util.find_spec("MySQLdb") is not None:
+        pytest.skip("MySQLdb is installed here: mysql:// has its driver")
+    source = "mysql://root@127.0.0.1/test"  # mysql:// means the MySQLdb driver
+    assert main(["upgrade", "--url", source]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("error: the database driver for mysql:// is not installed")
+    assert "mysql+pymysql://" in said and "pip install 'zoho-tokenstore[mysql]'" in said
+    target = f"sqlite:///{tmp_path}/tokens.db"
+    assert main(["import", "--url", target, "--from-table", source]) == 2
+    assert capsys.readouterr().err == said
+    assert list(tmp_path.iterdir()) == []  # nothing was created, not even the target
 
 
 @pytest.mark.sqlite

@@ -18,8 +18,8 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from encryption_helpers import KEY_1, KEY_2, KEY_3, assert_encrypted_under, raw_rows
 from token_factory import fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore
-from zoho_tokenstore.core.model import COLUMN_LENGTHS
-from zoho_tokenstore.encryption.cipher import ENCRYPTED_COLUMNS, TokenCipher, generate_key
+from zoho_tokenstore.core.model import COLUMN_LENGTHS, ENCRYPTED_COLUMNS
+from zoho_tokenstore.encryption.cipher import TokenCipher, generate_key
 from zoho_tokenstore.encryption.columns import credential_match, credential_params
 
 CLIENT = {"client_id": "1000.CLIENT1", "client_secret": "secret-1-0123456789abcdef"}
@@ -275,7 +275,8 @@ def test_a_lookup_by_token_with_two_keys_is_an_index_search_on_every_backend(
 ) -> None:
     # The hash branch and the plaintext (pre-encryption) branch each use an index: no table scan.
     with SQLAlchemyTokenStore(db_url, encryption_keys=[KEY_2, KEY_1]) as store:
-        store.save_tokens([full_token(n) for n in range(2000)])
+        for n in range(2000):
+            store.save_token(full_token(n))
         table = store._table  # the store's own keyed table: the statement it runs
         probe = fields_of(full_token(7))["refresh_token"]
         query = sa.select(table).where(credential_match(table, "refresh_token", "value")).limit(1)

@@ -40,8 +40,9 @@ from test_sdk_flows import (  # noqa: F401  # collected here again, with this mo
 )
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore
+from zoho_tokenstore.core.model import ENCRYPTED_COLUMNS
 from zoho_tokenstore.database.engine import build_engine
-from zoho_tokenstore.encryption.cipher import ENCRYPTED_COLUMNS, TokenCipher
+from zoho_tokenstore.encryption.cipher import TokenCipher
 from zoho_tokenstore.encryption.rotation import rewrite_rows
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
+from direct_db import insert_row
 from token_factory import fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore
 
@@ -49,3 +51,20 @@ def test_non_string_id_is_refused_clearly(store: SQLAlchemyTokenStore, bad_id: o
         store.find_token_by_id(bad_id)  # type: ignore[arg-type]
     assert raised.value.code == "TOKEN_STORE"
     assert f"got {type(bad_id).__name__}" in raised.value.error_message
+
+
+@pytest.mark.parametrize("expiry", ["²³", "١٢٣", "soon", "12 "])
+def test_a_stored_expiry_that_is_not_epoch_milliseconds_is_a_token_store_error(
+    db_url: URL, store: SQLAlchemyTokenStore, expiry: str
+) -> None:
+    # Written by another program: "²³".isdigit() is True, yet int("²³") raises ValueError.
+    # The store refuses the row by id rather than hand the SDK a value its int() fails on.
+    values = {**fields_of(full_token(1)), "id": "7", "expiry_time": expiry}
+    insert_row(db_url, values)
+    with pytest.raises(SDKException) as raised:
+        store.find_token_by_id("7")
+    assert raised.value.code == "TOKEN_STORE"
+    message = raised.value.error_message
+    assert message.startswith("find_token_by_id: the stored token with id '7' has an expiry_time")
+    assert "not epoch milliseconds" in message
+    assert values["refresh_token"] not in message and values["client_secret"] not in message

@@ -13,18 +13,15 @@ import os
 import sqlite3
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from backends import require_backend
-from databases import throwaway_database
 from direct_db import set_stored_expiry
 from pgbouncer import direct_url
 from token_factory import fields_of, full_token, now_ms
-from zoho_tokenstore import SQLAlchemyTokenStore, create_shared_engine, upgrade
+from zoho_tokenstore import SQLAlchemyTokenStore, create_shared_engine
 
 LOCK_WAIT_SECONDS = 3
 
@@ -182,23 +179,29 @@ def test_pool_recycle_applies_to_the_held_connection(db_url: URL) -> None:
         assert len(connects) > before  # a connection older than pool_recycle was replaced
 
 
-@pytest.mark.mysql
-def test_mysql_sessions_a_caller_keeps_out_of_autocommit_read_fresh_on_pooled_connections(
-    tmp_path: Path,
+def test_reads_on_pooled_connections_while_the_held_one_is_busy_see_fresh_rows(
+    db_url: URL,
 ) -> None:
-    # Without autocommit a lone SELECT opens a transaction and its snapshot: such an engine gets no
-    # held connection, and each read's transaction ends when its pooled connection goes back.
-    require_backend("mysql")
-    with throwaway_database("mysql", tmp_path) as url:
-        upgrade(url)
-        no_autocommit = {"connect_args": {"autocommit": False}}
-        with SQLAlchemyTokenStore(url, engine_options=no_autocommit) as store:
-            token_id = _saved(store)
+    # Sessions are not in autocommit on MySQL: a pooled read's transaction (and its snapshot) must
+    # end when the connection goes back, and a lone save there must still commit by itself.
+    with SQLAlchemyTokenStore(db_url) as store:
+        token_id = _saved(store)
+        _use(store, token_id)
+        held = store._held
+        assert held is not None
+        taken = held.acquire()  # another thread's call is using the held connection
+        assert taken is not None
+        try:
             for hours in (2, 3):
                 expiry = now_ms(hours * 3600)
-                set_stored_expiry(url, token_id, expiry)
+                set_stored_expiry(db_url, token_id, expiry)
                 assert store.find_token_by_id(token_id).get_expires_in() == str(expiry)
-            assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
-            _use(store, token_id)
-            second = _saved(store, 2)  # a first login, in a transaction of the driver's own
-            assert {t.get_id() for t in store.get_tokens()} == {token_id, second}
+            found = store.find_token_by_id(token_id)
+            found.set_access_token("1000.pooled.0123456789abcdef")
+            store.save_token(found)  # the lone UPDATE, on a pooled connection
+            assert store.engine.pool.checkedout() == 1  # type: ignore[attr-defined]  # the held one
+        finally:
+            held.release(taken, succeeded=True)
+        assert fields_of(store.find_token_by_id(token_id))["access_token"] == (
+            "1000.pooled.0123456789abcdef"
+        )

@@ -19,9 +19,10 @@ from sqlalchemy.engine import URL
 
 from direct_db import table_names, version_nums
 from host_project import host_config, host_importable, write_host_project
-from zoho_tokenstore import downgrade, upgrade
+from zoho_tokenstore import create_shared_engine, downgrade, upgrade
 from zoho_tokenstore.core.model import owned_tables
-from zoho_tokenstore.database.engine import build_engine, write_engine
+from zoho_tokenstore.database.engine import build_engine
+from zoho_tokenstore.database.profile import EngineProfile
 from zoho_tokenstore.migration import (
     VERSION_TABLE,
     current_revision,
@@ -120,8 +121,8 @@ def test_a_connection_in_a_transaction_is_migrated_inside_it(
 ) -> None:
     if backend == "mysql":
         pytest.skip(NO_DDL_ROLLBACK)
-    engine = build_engine(empty_db_url)  # on SQLite, write_engine gives real BEGIN/ROLLBACK
-    with write_engine(engine).connect() as connection:
+    engine = create_shared_engine(empty_db_url)  # the application's transactions: real BEGIN
+    with engine.connect() as connection:
         transaction = connection.begin()
         upgrade(connection)
         assert connection.in_transaction()  # nothing was committed behind the caller's back
@@ -136,7 +137,7 @@ def test_a_connection_in_a_transaction_is_migrated_inside_it(
 def test_on_sqlite_the_callers_write_lock_does_not_block_the_upgrade(tmp_path: Path) -> None:
     # A second connection would wait out the 30 s busy timeout and fail with "database is locked".
     engine = build_engine(f"sqlite:///{tmp_path / 'host.db'}")
-    with write_engine(engine).begin() as connection:  # BEGIN IMMEDIATE: the write lock is held
+    with EngineProfile.of(engine).begin() as connection:  # BEGIN IMMEDIATE: the write lock is held
         connection.exec_driver_sql("CREATE TABLE invoice (id INTEGER PRIMARY KEY)")
         upgrade(connection)
     assert current_revision(engine) == head_revision()

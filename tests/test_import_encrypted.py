@@ -26,11 +26,8 @@ from test_import_rules import row, run, write_filestore
 from test_import_sdk import NAMES, assert_everyone_served_without_consent, log_in_everyone
 from token_factory import fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore
-from zoho_tokenstore.encryption.cipher import (
-    ENCRYPTED_COLUMNS,
-    KEYS_ENVIRONMENT_VARIABLE,
-    hash_column,
-)
+from zoho_tokenstore.core.model import ENCRYPTED_COLUMNS, hash_column
+from zoho_tokenstore.encryption.cipher import KEYS_ENVIRONMENT_VARIABLE
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 SOURCE = [row(1), row(2), row(3)]

@@ -246,12 +246,8 @@ def test_users_already_in_the_target_are_updated_or_kept_whichever_is_newer(
     db_url: URL, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with SQLAlchemyTokenStore(db_url) as store:
-        store.save_tokens(
-            [
-                full_token(1, id="a1", expiry_time="100"),  # older than the source: updated
-                full_token(2, id="b2", expiry_time="900"),  # newer than the source: kept
-            ]
-        )
+        store.save_token(full_token(1, id="a1", expiry_time="100"))  # older than the source
+        store.save_token(full_token(2, id="b2", expiry_time="900"))  # newer than the source
     path = tmp_path / "sdk_tokens.csv"
     write_filestore(path, [row(1, expiry_time="500"), row(2, expiry_time="500")])
     status, out, _ = run(capsys, "import", "--url", _url(db_url), "--from-filestore", str(path))
@@ -363,11 +359,12 @@ def test_adopt_refuses_a_missing_or_foreign_table(
     empty_db_url: URL, capsys: pytest.CaptureFixture[str]
 ) -> None:
     status, _, err = run(capsys, "adopt", "--url", _url(empty_db_url))
-    assert status == 1
     where = empty_db_url.render_as_string()
-    if empty_db_url.get_backend_name() == "sqlite":  # not even a file yet
-        assert f"refusing to adopt: no SQLite database file at {where}" in err
+    if empty_db_url.get_backend_name() == "sqlite":  # not even a file: it cannot start (exit 2)
+        assert status == 2
+        assert f"no SQLite database file at {empty_db_url.database} (nothing was created)" in err
     else:
+        assert status == 1
         assert f"{where} has no table 'oauthtoken' to adopt" in err
     create_table(empty_db_url, sql="CREATE TABLE {name} (id varchar(10), note varchar(20))")
     status, _, err = run(capsys, "adopt", "--url", _url(empty_db_url))

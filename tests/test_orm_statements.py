@@ -62,7 +62,7 @@ def _every_call(store: SQLAlchemyTokenStore) -> list[Callable[[], object]]:
     return [
         lambda: store.save_token(token),  # insert
         lambda: store.save_token(make_token(id=token.get_id(), access_token="1000.b")),  # update
-        lambda: store.save_tokens([full_token(2), full_token(3)]),
+        lambda: store.save_token(full_token(2)),
         lambda: store.find_token(
             OAuthToken(user_signature=UserSignature("user1@example.com:60001"))
         ),

@@ -21,7 +21,7 @@ from sdk_helpers import run_at_once
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore, create_shared_engine, downgrade
 from zoho_tokenstore.core.model import TOKEN_TABLE
-from zoho_tokenstore.database.engine import write_engine
+from zoho_tokenstore.database.profile import EngineProfile
 
 
 def secrets_of(token: OAuthToken) -> list[str]:
@@ -102,7 +102,7 @@ def test_the_shared_engine_keeps_the_stores_settings(backend: str, db_url: URL) 
             assert len(store.get_tokens()) == 8
             # The store's write transactions take SQLite's write lock up front (BEGIN IMMEDIATE)
             # on the shared engine too: the transaction is open before any statement runs.
-            with write_engine(store.engine).begin() as connection:
+            with EngineProfile.of(store.engine).begin() as connection:
                 if backend == "sqlite":
                     assert connection.connection.dbapi_connection.in_transaction  # type: ignore[union-attr]
                 by_id = sa.select(TOKEN_TABLE.c.id).where(TOKEN_TABLE.c.id == tokens[0].get_id())

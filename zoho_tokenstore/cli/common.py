@@ -10,7 +10,7 @@ import re
 import sys
 import textwrap
 from collections.abc import Callable
-from typing import Final, NoReturn, TypeAlias
+from typing import Final, NoReturn, Protocol, TypeAlias
 from urllib.parse import quote, quote_plus, unquote
 
 from alembic.util import CommandError
@@ -22,13 +22,9 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from ..core.errors import TokenStoreError, UsageError, database_error
 from ..core.model import TABLE_NAME, token_table
 from ..database.engine import build_engine, masked_url
-from ..database.existing import missing_sqlite_file, open_existing, sqlite_file
+from ..database.existing import open_existing
 from ..database.migrations import schema_problem
-from ..database.urls import (
-    missing_driver_message,
-    parse_database_url,
-    unknown_scheme_message,
-)
+from ..database.urls import database_file, usable_url
 
 DEFAULT_URL: Final = "sqlite:///zohooauth.db"
 URL_ENVIRONMENT_VARIABLE: Final = "ZOHO_TOKENSTORE_URL"
@@ -86,8 +82,23 @@ EXIT_STATUS_HELP: Final = _exit_status_help(EXIT_STATUSES)
 _MASK_ANYWHERE_FROM: Final = 4
 _USERINFO_PASSWORD: Final = re.compile(r"://[^/@:?#]*:([^/@?#]*)@")
 
-#: The ``add_parser`` callable of the top-level subparsers, handed to each command module.
-Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+class Commands(Protocol):
+    """The top-level subparsers handed to each command module: what ``add_subparsers()`` returns.
+
+    A protocol, because the standard library names that class only privately (``_SubParsersAction``).
+    """
+
+    def add_parser(
+        self,
+        name: str,
+        *,
+        help: str | None = ...,  # noqa: A002  # argparse's own keyword
+        description: str | None = ...,
+    ) -> argparse.ArgumentParser:
+        """Add the command ``name`` and return its parser."""
+
+
 #: What a command runs: its parsed arguments in, its exit status out.
 Handler: TypeAlias = Callable[[argparse.Namespace], int]
 
@@ -218,35 +229,30 @@ def database_url(args: argparse.Namespace) -> URL:
 def checked_url(text: str) -> URL:
     """``text`` as a URL: parsable, a supported scheme, its driver installed; else ``UsageError``.
 
-    The messages are the store's own (``database_url``), so a command and the store say the same.
+    The messages are the store's own (``usable_url``), so every command and the store say the same.
     """
-    url = parse_database_url(text)  # a DatabaseURLError is a UsageError already
-    try:
-        url.get_dialect().import_dbapi()
-    except sa_exc.NoSuchModuleError:
-        raise UsageError(unknown_scheme_message(url)) from None
-    except ImportError as exc:
-        raise UsageError(missing_driver_message(url, exc)) from None
-    return url
+    return usable_url(text)  # a DatabaseURLError is a UsageError already
 
 
-def open_database(args: argparse.Namespace, *, read_only: bool) -> Engine:
-    """The engine a command works on; an SQLite file must already exist (nothing is created).
+def existing_database(url: str | URL, *, read_only: bool) -> Engine:
+    """The engine on the existing database at ``url`` (``open_existing``: the URL checked as every
+    command checks it, nothing created); a URL or a missing file that stops it is a ``UsageError``.
 
     ``read_only`` opens SQLite in read-only mode, so inspecting a file never changes it.
     """
-    url = database_url(args)
-    missing = missing_sqlite_file(url)
-    if missing is not None:
-        raise UsageError(f"no SQLite database file at {missing} (nothing was created)")
-    return open_existing(url) if read_only else build_engine(url)
+    return open_existing(url, read_only=read_only)  # a DatabaseURLError is a UsageError already
+
+
+def open_database(args: argparse.Namespace, *, read_only: bool) -> Engine:
+    """The engine a command works on (``existing_database``, after the table name's check)."""
+    return existing_database(database_url(args), read_only=read_only)
 
 
 def writable_database(args: argparse.Namespace) -> Engine:
     """The engine for a command that may create the database (``upgrade``): a new SQLite file only
     in a directory that exists."""
     url = database_url(args)
-    path = sqlite_file(url)
+    path = database_file(url)  # an in-memory database: a DatabaseURLError, so a UsageError
     if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise UsageError(f"no directory for the SQLite file {path}")
     return build_engine(url)

@@ -8,13 +8,12 @@ from typing import TextIO
 
 from sqlalchemy import exc as sa_exc
 
-from ..core.errors import TokenStoreError, UsageError, database_error
+from ..core.errors import TokenStoreError, database_error
 from ..core.model import TABLE_NAME
 from ..database.engine import build_engine, masked_url
 from ..encryption.cipher import TokenCipher, keys_from_environment
 from ..importing import (
     AdoptionRefusedError,
-    NotATokenTableError,
     Plan,
     apply_plan,
     check_adoptable,
@@ -28,15 +27,16 @@ from ..importing import (
 from ..importing.adopt import drop_backup_hint, undo_adoption
 from ..importing.report import plan_lines, summary_line
 from ..importing.rows import SourceRead
-from ..importing.table import source_engine
 from ..store.token_store import SQLAlchemyTokenStore
 from .common import (
     EXIT_INCOMPLETE,
     EXIT_OK,
     Commands,
     add_database_options,
-    checked_url,
     command_handler,
+    existing_database,
+    open_database,
+    shown_url,
     table_of,
     url_of,
     where,
@@ -102,18 +102,19 @@ def _environment_keys() -> list[str] | None:
 
 @command_handler
 def _import(args: argparse.Namespace) -> int:
-    if args.from_filestore is not None:
-        read = read_filestore(args.from_filestore)
-    else:
-        try:
-            checked_url(args.from_table)
-        except UsageError as exc:  # its message never quotes the URL, so never its password
-            raise UsageError(f"--from-table: {exc.error_message}") from exc
-        try:
-            read = read_table(args.from_table, args.source_table)
-        except sa_exc.SQLAlchemyError as exc:
-            # By kind and code only: the source URL's password is not the one main() masks.
-            raise database_error("reading the source", exc) from exc
+    try:
+        if args.from_filestore is not None:
+            read = read_filestore(args.from_filestore)
+        else:
+            # Opened as every command opens a database: a bad URL or driver exits 2, as upgrade's.
+            source = existing_database(args.from_table, read_only=True)
+            try:
+                read = read_table(source, args.source_table, shown_url(args.from_table))
+            finally:
+                source.dispose()
+    except sa_exc.SQLAlchemyError as exc:
+        # By kind and code only: the source URL's password is not the one main() masks.
+        raise database_error("reading the source", exc) from exc
     with open_target_store(args) as store:
         return _run(args, store, read, dry_run=args.dry_run)
 
@@ -125,14 +126,11 @@ def _adopt(args: argparse.Namespace) -> int:
     _environment_keys()  # a malformed key stops the adoption before anything is renamed
     # Checking and the dry run only read: on SQLite through a read-only connection, so not even the
     # journal mode of the old database changes before the adoption really starts.
-    try:
-        looking = source_engine(url_of(args))
-    except NotATokenTableError as exc:
-        raise _refusal(exc) from exc
+    looking = open_database(args, read_only=True)
     try:
         check_adoptable(looking, table, backup, masked_url(url_of(args)))
         if args.dry_run:
-            read = read_table(looking, table)
+            read = read_table(looking, table, shown_url(url_of(args)))
             print(f"Would rename table {table!r} to {backup!r} and create the token table.")
             return _report(make_plan(read, []), dry_run=True, wrote=False)
     except AdoptionRefusedError as exc:

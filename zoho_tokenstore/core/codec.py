@@ -2,22 +2,23 @@
 
 Validation happens here, before any SQL, so every backend refuses the same values with the same clear
 message: SQLite would otherwise store over-long text, MariaDB in non-strict mode would truncate it,
-and PostgreSQL rejects NUL bytes with a driver error.
+and PostgreSQL rejects NUL bytes with a driver error. A stored row whose ``expiry_time`` is not an
+expiry (``core.expiry``; written by something else than the store) is refused in the same way
+rather than handed to the SDK, whose ``int()`` would fail on it with a bare ``ValueError``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Final
 
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
+from ..sdk.tokens import blank_token
 from .errors import store_error
-from .model import COLUMN_LENGTHS, COLUMN_NAMES
-
-#: Columns that hold credentials; at least one must be present for a token to be worth saving.
-CREDENTIAL_COLUMNS: Final = ("refresh_token", "grant_token", "access_token")
+from .expiry import parse_expiry
+from .model import COLUMN_LENGTHS, COLUMN_NAMES, TokenRow, row_values
 
 Values = dict[str, str | None]
 
@@ -70,27 +71,46 @@ def token_values(token: OAuthToken) -> Values:
             raise store_error(f"save_token: {column} {problem}")
         values[column] = value
     expiry = values["expiry_time"]
-    # ASCII only: str.isdigit() also accepts "²³" (the SDK's int() fails on it) and "١٢٣".
-    if expiry is not None and not (expiry.isascii() and expiry.isdigit()):
+    if expiry is not None and parse_expiry(expiry) is None:
         raise store_error("save_token: expiry_time must be a string of epoch milliseconds")
     return values
 
 
-def fill_empty_fields(token: OAuthToken, row: Mapping[Any, Any]) -> None:
-    """Copy stored values into the fields of ``token`` that are unset, as the SDK's own stores do."""
+def check_stored_expiry(row: TokenRow, operation: str) -> None:
+    """Raise ``SDKException(TOKEN_STORE)`` naming the row if its ``expiry_time`` is set but is not an
+    expiry (``parse_expiry``): the SDK would fail on it with a bare ``ValueError``."""
+    expiry = row["expiry_time"]
+    if expiry and parse_expiry(expiry) is None:
+        raise store_error(
+            f"{operation}: the stored token with id {row['id']!r} has an expiry_time that is not "
+            "epoch milliseconds (ASCII digits), which the SDK cannot read: set it to NULL or to "
+            "epoch milliseconds, or delete the row (`zoho-tokenstore delete --id ID`)"
+        )
+
+
+def fill_empty_fields(token: OAuthToken, row: TokenRow, operation: str) -> None:
+    """Copy stored values into the fields of ``token`` that are unset, as the SDK's own stores do.
+
+    Filling the expiry from one that is not an expiry raises (``check_stored_expiry``).
+    """
     current = token_values_unchecked(token)
+    values = row_values(row)
     for column, set_field in _SETTERS.items():
-        stored = row[column]
+        stored = values[column]
         if current[column] in (None, "") and stored not in (None, ""):
+            if column == "expiry_time":
+                check_stored_expiry(row, operation)
             set_field(token, stored)
 
 
-def token_from_row(row: Mapping[Any, Any]) -> OAuthToken:
-    """A complete ``OAuthToken`` with every private field set, as ``merge_objects`` requires."""
-    token: OAuthToken = OAuthToken.__new__(OAuthToken)
-    token._OAuthToken__find_user = True  # the constructor's default, which we bypass
+def token_from_row(row: TokenRow, operation: str) -> OAuthToken:
+    """A complete ``OAuthToken`` with every private field set, as ``merge_objects`` requires;
+    a stored ``expiry_time`` that is not an expiry raises (``check_stored_expiry``)."""
+    check_stored_expiry(row, operation)
+    token = blank_token()
+    values = row_values(row)
     for column, set_field in _SETTERS.items():
-        set_field(token, row[column] or None)  # a stored "" reads as unset, as the SDK's own
+        set_field(token, values[column] or None)  # a stored "" reads as unset, as the SDK's own
     return token
 
 

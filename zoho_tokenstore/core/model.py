@@ -1,19 +1,25 @@
 """The ``oauthtoken`` table as a typed SQLAlchemy 2.x declarative model: the one source of the schema.
 
-Column names are those of the SDK's ``DBStore`` so existing DBStore tables can be adopted. The
-credential columns are wide enough for the Fernet ciphertext of the longest value the store accepts
-(``ciphertext_length``); the value limits themselves are in ``COLUMN_LENGTHS``. Lookups by a credential
-go through its keyed-hash column (see ``encryption``); the plaintext indexes that remain for stores
-without keys are hash indexes on PostgreSQL (no btree size limit) and prefix indexes on MySQL/MariaDB
-(whose utf8mb4 index key limit is 3072 bytes = 768 characters).
+Column names are those of the SDK's ``DBStore`` so existing DBStore tables can be adopted. Each of
+the token's own columns declares its role once, in ``Column.info`` (a ``ColumnRole``: secret,
+encrypted, credential, looked up, lookup hash, longest value); every column list the package uses
+is derived from those (``COLUMN_NAMES``, ``SECRET_COLUMNS``, ``ENCRYPTED_COLUMNS`` and the others).
+The credential columns are wide enough for the Fernet ciphertext of the longest value the store
+accepts (``ciphertext_length``); the value limits themselves are in ``COLUMN_LENGTHS``. Lookups by
+a credential go through its keyed-hash column (see ``encryption``); the plaintext indexes that
+remain for stores without keys are hash indexes on PostgreSQL (no btree size limit) and prefix
+indexes on MySQL/MariaDB (whose utf8mb4 index key limit is 3072 bytes = 768 characters).
 The schema itself is created only by the Alembic revisions in ``migrations/``; a test proves they agree.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
-from typing import Final, cast
+from types import MappingProxyType
+from typing import Any, Final, TypedDict, cast
 
 from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -62,6 +68,51 @@ CLIENT_SECRET_COLUMN_LENGTH: Final = ciphertext_length(CLIENT_SECRET_CHARS)  # 1
 HASH_LENGTH: Final = 64
 
 
+#: The key of ``Column.info`` that holds a token column's ``ColumnRole``.
+ROLE_INFO_KEY: Final = "zoho_tokenstore_role"
+
+
+@dataclass(frozen=True)
+class ColumnRole:
+    """What the package does with one of the token's own columns, declared once on the column.
+
+    Codec, encryption, lookups, display and import read these (through the lists derived below),
+    so a new column's rules cannot be forgotten in one of them. ``Column.info`` is not DDL.
+    """
+
+    #: The longest value the store accepts, in characters (``None``: the column's own length).
+    value_length: int | None = None
+    #: Shown only masked (``zoho-tokenstore tokens``, the demo).
+    secret: bool = False
+    #: Stored as a Fernet token when the store has encryption keys.
+    encrypted: bool = False
+    #: A credential: a token needs at least one to be worth saving or importing.
+    credential: bool = False
+    #: The store finds rows by this column's value, so it must compare exactly (``exact_match``).
+    lookup: bool = False
+    #: The column holding this credential's keyed hash, which lookups match when there are keys.
+    lookup_hash: str | None = None
+
+
+def _role(role: ColumnRole) -> dict[str, ColumnRole]:
+    """The ``info`` of a token column with ``role``."""
+    return {ROLE_INFO_KEY: role}
+
+
+def _credential(lookup_hash: str) -> dict[str, ColumnRole]:
+    """The ``info`` of a credential column: secret, encrypted, looked up by its keyed hash."""
+    return _role(
+        ColumnRole(
+            value_length=TOKEN_CHARS,
+            secret=True,
+            encrypted=True,
+            credential=True,
+            lookup=True,
+            lookup_hash=lookup_hash,
+        )
+    )
+
+
 def _plaintext_index(column: str) -> Index:
     """The index of a credential column, for lookups of values written without keys."""
     return Index(
@@ -97,25 +148,29 @@ class OAuthTokenRow(Base):
         _plaintext_index("refresh_token"),
     )
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_name: Mapped[str | None] = mapped_column(String(512))
-    client_id: Mapped[str | None] = mapped_column(String(255))
+    id: Mapped[str] = mapped_column(
+        String(64), primary_key=True, info=_role(ColumnRole(lookup=True))
+    )
+    user_name: Mapped[str | None] = mapped_column(String(512), info=_role(ColumnRole(lookup=True)))
+    client_id: Mapped[str | None] = mapped_column(String(255), info=_role(ColumnRole()))
     # Encrypted when the store has keys (a Fernet token), plaintext otherwise.
     client_secret: Mapped[str | None] = mapped_column(
-        String(CLIENT_SECRET_COLUMN_LENGTH), info={"value_length": CLIENT_SECRET_CHARS}
+        String(CLIENT_SECRET_COLUMN_LENGTH),
+        info=_role(ColumnRole(value_length=CLIENT_SECRET_CHARS, secret=True, encrypted=True)),
     )
     refresh_token: Mapped[str | None] = mapped_column(
-        String(TOKEN_COLUMN_LENGTH), info={"value_length": TOKEN_CHARS}
+        String(TOKEN_COLUMN_LENGTH), info=_credential("refresh_token_hash")
     )
     access_token: Mapped[str | None] = mapped_column(
-        String(TOKEN_COLUMN_LENGTH), info={"value_length": TOKEN_CHARS}
+        String(TOKEN_COLUMN_LENGTH), info=_credential("access_token_hash")
     )
     grant_token: Mapped[str | None] = mapped_column(
-        String(TOKEN_COLUMN_LENGTH), info={"value_length": TOKEN_CHARS}
+        String(TOKEN_COLUMN_LENGTH), info=_credential("grant_token_hash")
     )
-    expiry_time: Mapped[str | None] = mapped_column(String(20))
-    redirect_url: Mapped[str | None] = mapped_column(String(1024))
-    api_domain: Mapped[str | None] = mapped_column(String(255))
+    # The SDK's epoch milliseconds as text (see ``core.expiry``).
+    expiry_time: Mapped[str | None] = mapped_column(String(20), info=_role(ColumnRole()))
+    redirect_url: Mapped[str | None] = mapped_column(String(1024), info=_role(ColumnRole()))
+    api_domain: Mapped[str | None] = mapped_column(String(255), info=_role(ColumnRole()))
     # HMAC-SHA256 of each credential under a key derived from the newest encryption key (NULL
     # for values written without keys); find_token matches these, never the ciphertext.
     refresh_token_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
@@ -124,7 +179,7 @@ class OAuthTokenRow(Base):
 
     def __repr__(self) -> str:
         # Never show secrets: only the id, the user and which credentials are present.
-        present = [c for c in ("refresh_token", "access_token", "grant_token") if getattr(self, c)]
+        present = [c for c in CREDENTIAL_COLUMNS if getattr(self, c)]
         return f"OAuthTokenRow(id={self.id!r}, user_name={self.user_name!r}, has={present})"
 
 
@@ -149,16 +204,81 @@ TOKEN_TABLE: Final[Table] = OAuthTokenRow.__table__  # type: ignore[assignment]
 #: The refresh lease table of ``oauthtoken``; each other token table gets its own copy.
 LEASE_TABLE: Final[Table] = RefreshLeaseRow.__table__  # type: ignore[assignment]
 
-#: The columns that hold the token's own values (not the lookup hashes), in the table's order: what
-#: the store reads into and writes from an ``OAuthToken``.
-COLUMN_NAMES: Final = tuple(c.name for c in TOKEN_TABLE.columns if not c.name.endswith("_hash"))
+
+def column_role(column: Column[object]) -> ColumnRole | None:
+    """The role a column declares in its ``info``; ``None`` for a lookup-hash column."""
+    role = column.info.get(ROLE_INFO_KEY)
+    return role if isinstance(role, ColumnRole) else None
+
+
+#: The token's own columns (not the lookup hashes) and their roles, in the table's order: the one
+#: source of every column list below.
+COLUMN_ROLES: Final = MappingProxyType(
+    {c.name: role for c in TOKEN_TABLE.columns if (role := column_role(c)) is not None}
+)
+
+#: The columns that hold the token's own values, in the table's order: what the store reads into
+#: and writes from an ``OAuthToken``, and what every import source provides.
+COLUMN_NAMES: Final = tuple(COLUMN_ROLES)
+
+
+class TokenRow(TypedDict):
+    """One stored token's values by column (``COLUMN_NAMES``; a test checks they agree): what the
+    store reads, refresh-ahead updates and the tools show."""
+
+    id: str
+    user_name: str | None
+    client_id: str | None
+    client_secret: str | None
+    refresh_token: str | None
+    access_token: str | None
+    grant_token: str | None
+    expiry_time: str | None
+    redirect_url: str | None
+    api_domain: str | None
+
+
+def token_row(mapping: Mapping[Any, Any]) -> TokenRow:
+    """The token's own values of a result row (``RowMapping``) or dict; other columns left out."""
+    return cast(TokenRow, {name: mapping[name] for name in COLUMN_NAMES})
+
+
+def row_values(row: TokenRow) -> Mapping[str, str | None]:
+    """``row`` for code that walks ``COLUMN_NAMES`` (each of its values is text or ``None``)."""
+    return cast(Mapping[str, str | None], row)
+
 
 #: The longest value the store accepts in each column, checked before values reach the database.
 COLUMN_LENGTHS: Final = {
-    c.name: int(c.info.get("value_length") or c.type.length)  # type: ignore[attr-defined]
-    for c in TOKEN_TABLE.columns
-    if c.name in COLUMN_NAMES
+    name: role.value_length or int(cast(String, TOKEN_TABLE.c[name].type).length or 0)
+    for name, role in COLUMN_ROLES.items()
 }
+
+#: Columns shown only masked.
+SECRET_COLUMNS: Final = tuple(name for name, role in COLUMN_ROLES.items() if role.secret)
+
+#: Columns stored encrypted when the store has keys; the others stay readable, so rows can be
+#: listed and expiry checked without keys.
+ENCRYPTED_COLUMNS: Final = tuple(name for name, role in COLUMN_ROLES.items() if role.encrypted)
+
+#: Columns that hold credentials; at least one must be present for a token to be worth saving.
+CREDENTIAL_COLUMNS: Final = tuple(name for name, role in COLUMN_ROLES.items() if role.credential)
+
+#: Columns the store finds rows by, which must therefore compare exactly.
+LOOKUP_COLUMNS: Final = tuple(name for name, role in COLUMN_ROLES.items() if role.lookup)
+
+#: Each credential found by keyed hash, and the column that holds the hash.
+LOOKUP_HASH_COLUMNS: Final = MappingProxyType(
+    {name: role.lookup_hash for name, role in COLUMN_ROLES.items() if role.lookup_hash is not None}
+)
+
+#: The credentials rows are found by through their keyed hash, in the table's order.
+HASHED_COLUMNS: Final = tuple(LOOKUP_HASH_COLUMNS)
+
+
+def hash_column(column: str) -> str:
+    """The name of the keyed-hash column of a credential column (its role's ``lookup_hash``)."""
+    return LOOKUP_HASH_COLUMNS[column]
 
 
 def token_row_class(name: str = TABLE_NAME) -> type[OAuthTokenRow]:

@@ -27,8 +27,7 @@ from sqlalchemy import (
 from sqlalchemy import table as sa_table
 from sqlalchemy.sql import Executable
 
-#: The columns the store looks rows up by.
-LOOKUP_COLUMNS: Final = ("id", "user_name", "access_token", "grant_token", "refresh_token")
+from ..core.model import LOOKUP_COLUMNS
 
 #: Values an exact column tells apart: three distinct values, however the column compares.
 _PROBES: Final = ("a", "A", "a ")
@@ -126,4 +125,4 @@ def _fix(connection: Connection, table_name: str) -> str:
     )
 
 
-__all__ = ["LOOKUP_COLUMNS", "exact_match_problem", "exact_mysql_collation"]
+__all__ = ["exact_match_problem", "exact_mysql_collation"]

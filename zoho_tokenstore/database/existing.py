@@ -1,8 +1,11 @@
-"""Opens a database that must already exist, for tools that inspect it: nothing is ever created.
+"""Opens a database that must already exist, for the tools that inspect or maintain it: the one
+opener of ``tokens``, ``current``, ``doctor``, ``delete``, ``purge``, ``import --from-table``, ``adopt``.
 
-``build_engine`` creates a missing SQLite file (mode 0600) and switches it to WAL, which is right
-for a store and wrong for a look: a mistyped path would leave an empty database behind, and a
-diagnosis would report the journal mode it had just set. SQLite files open here read-only.
+The URL gets the checks every command makes (``usable_url``: parsable, a supported scheme, its driver
+installed), so each tool fails with the same message. ``build_engine`` creates a missing SQLite file
+(mode 0600) and switches it to WAL, which is right for a store and wrong for a look: a mistyped path
+would leave an empty database behind, and a diagnosis would report the journal mode it had just set.
+Here a missing file is an error, and a read-only look opens the file read-only.
 """
 
 from __future__ import annotations
@@ -11,39 +14,31 @@ import os
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
 from .engine import build_engine
+from .urls import DatabaseURLError, sqlite_file, usable_url
 
 
-def sqlite_file(url: str | URL) -> str | None:
-    """The file an SQLite URL names, or ``None`` (another backend, in-memory or a ``file:`` URI)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    database = parsed.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return database
+class MissingDatabaseError(DatabaseURLError):
+    """The SQLite file a URL names does not exist (and was not created)."""
 
 
-def missing_sqlite_file(url: str | URL) -> str | None:
-    """The SQLite file ``url`` names if it does not exist, else ``None``."""
-    path = sqlite_file(url)
-    return path if path is not None and not os.path.isfile(path) else None
+def open_existing(url: str | URL, *, read_only: bool = True) -> Engine:
+    """An engine on the existing database at ``url``; SQLite files read-only unless ``read_only``
+    is false, and never created.
 
-
-def open_existing(url: str | URL) -> Engine:
-    """An engine on the database at ``url``; SQLite files read-only, and never created.
-
-    Raises ``FileNotFoundError`` for a missing SQLite file. Server databases get ``build_engine``'s
+    Raises ``DatabaseURLError`` naming the fix for a URL no command could use, and its subclass
+    ``MissingDatabaseError`` for a missing SQLite file. Server databases get ``build_engine``'s
     settings (the same session the store would see), since connecting creates nothing there.
     """
-    parsed = make_url(url)
-    path = sqlite_file(parsed)
-    if path is None:
+    parsed = usable_url(url)
+    if parsed.get_backend_name() != "sqlite":
         return build_engine(parsed)
+    path = sqlite_file(parsed).path
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"no SQLite database file at {path}")
+        raise MissingDatabaseError(f"no SQLite database file at {path} (nothing was created)")
+    if not read_only:
+        return build_engine(parsed)
     uri = Path(path).resolve().as_uri().replace("file://", "file:", 1)
     return build_engine(parsed.set(database=uri, query={"mode": "ro", "uri": "true"}))

@@ -3,18 +3,23 @@
 ``hide_parameters=True`` hides bound values, but at DEBUG (``echo="debug"`` or a ``sqlalchemy.engine``
 logger set to DEBUG) SQLAlchemy also logs every result row as ``Row (...)``: for this table, every
 stored token in clear. Our engines log statements (INFO) as configured, but never rows.
+
+Reach-in: SQLAlchemy has no public switch for row logging, and a ``logging.Filter`` on the logger
+an engine shares with the application's could not tell the store's rows from the application's
+without changing their text (``logging_token``); so the store's engines get their own
+``sqlalchemy.log.InstanceLogger`` (what ``echo`` sets as ``engine.logger``) with DEBUG shut off.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, TypeAlias
 
 from sqlalchemy import Engine
 from sqlalchemy.log import InstanceLogger
 
-if TYPE_CHECKING:  # a private typing alias: never needed at run time
-    from sqlalchemy.log import _EchoFlagType
+#: The values of ``create_engine(echo=...)`` and ``Engine.echo``.
+EchoFlag: TypeAlias = bool | Literal["debug"] | None
 
 
 class RowlessEngineLogger(InstanceLogger):
@@ -22,7 +27,7 @@ class RowlessEngineLogger(InstanceLogger):
 
     __slots__ = ()
 
-    def __init__(self, echo: _EchoFlagType, logger: logging.Logger) -> None:
+    def __init__(self, echo: EchoFlag, logger: logging.Logger) -> None:
         # Not InstanceLogger.__init__: for echo=None it would attach a stdout handler of its own.
         self.echo = echo
         self.logger = logger

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final, TypeAlias
 
-import alembic
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -26,7 +25,9 @@ from sqlalchemy import table as sa_table
 from sqlalchemy.engine import URL
 
 from ..core.model import TABLE_NAME, owned_tables, token_table
-from .engine import build_engine, masked_url, write_engine
+from .alembic_nesting import outer_alembic_run_kept
+from .engine import build_engine, masked_url
+from .profile import EngineProfile
 
 #: Our own Alembic version table, so a host application's Alembic history is never touched.
 VERSION_TABLE: Final = "zoho_tokenstore_alembic_version"
@@ -166,7 +167,7 @@ def _run(bind: Bind, table_name: str, action: Callable[[Config], None]) -> None:
     """Run ``action`` with a config whose env.py migrates through one transaction: ours or the caller's."""
     version_table(table_name)  # a bad name fails before any connection is made
     if isinstance(bind, Connection):
-        with _outer_alembic_run_kept():
+        with outer_alembic_run_kept():
             if bind.in_transaction():
                 action(alembic_config(bind, table_name))
             else:
@@ -175,7 +176,7 @@ def _run(bind: Bind, table_name: str, action: Callable[[Config], None]) -> None:
         return
     engine = bind if isinstance(bind, Engine) else build_engine(bind)
     try:
-        with write_engine(engine).begin() as connection:
+        with EngineProfile.of(engine).begin() as connection:
             action(alembic_config(connection, table_name))
     finally:
         if engine is not bind:
@@ -195,23 +196,6 @@ def _connected(bind: Engine | Connection) -> Iterator[Connection]:
         return
     with bind.connect() as connection:
         yield connection
-
-
-@contextmanager
-def _outer_alembic_run_kept() -> Iterator[None]:
-    """Put a host's running Alembic migration back in charge after ours ran nested inside it.
-
-    ``alembic.context`` and ``alembic.op`` forward to one running migration at a time: our run
-    replaces the host's and, when it ends, removes them, so the host's revision could not use
-    ``op`` after calling ``upgrade(op.get_bind())`` and its env.py would fail on exit.
-    """
-    outer = [getattr(module, "_proxy", None) for module in (alembic.context, alembic.op)]
-    try:
-        yield
-    finally:
-        for proxy in outer:
-            if proxy is not None:
-                proxy._install_proxy()
 
 
 def _include_name_for(*table_names: str) -> IncludeName:

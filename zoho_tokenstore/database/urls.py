@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import unquote
 
-from sqlalchemy import util
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from ..core.errors import UsageError
 
@@ -72,6 +71,19 @@ def parse_database_url(url: str | URL) -> URL:
     return parsed
 
 
+def usable_url(url: str | URL) -> URL:
+    """``url`` parsed (``parse_database_url``) with its driver importable: the checks every command
+    makes before touching a database; otherwise a ``DatabaseURLError`` naming the fix."""
+    parsed = parse_database_url(url)
+    try:
+        parsed.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        raise DatabaseURLError(unknown_scheme_message(parsed)) from None
+    except ImportError as exc:
+        raise DatabaseURLError(missing_driver_message(parsed, exc)) from None
+    return parsed
+
+
 def unknown_scheme_message(url: URL) -> str:
     """Why the URL's scheme cannot be used, with the scheme to write instead."""
     backend = url.get_backend_name()
@@ -116,7 +128,7 @@ def missing_driver_message(url: URL, error: ImportError) -> str:
 def sqlite_file(url: URL) -> SQLiteFile:
     """The file behind a SQLite URL (plain path or ``file:`` URI); in-memory databases are refused."""
     database = url.database or ""
-    if util.asbool(url.query.get("uri", False)):
+    if _flag(url.query.get("uri", False)):
         if url.query.get("mode") == "memory" or url.query.get("vfs") in ("memdb", "memvfs"):
             raise DatabaseURLError(_in_memory_message(url))
         path = _uri_path(database)
@@ -127,6 +139,23 @@ def sqlite_file(url: URL) -> SQLiteFile:
     if path in ("", ":memory:"):
         raise DatabaseURLError(_in_memory_message(url))
     return SQLiteFile(path=path, may_create=may_create)
+
+
+def _flag(value: object) -> bool:
+    """A URL query flag read as SQLAlchemy's SQLite dialect reads ``uri`` (its internal ``asbool``)."""
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("true", "yes", "on", "y", "t", "1"):
+            return True
+        if word in ("false", "no", "off", "n", "f", "0"):
+            return False
+        raise ValueError(f"String is not true/false: {value!r}")
+    return bool(value)
+
+
+def database_file(url: URL) -> str | None:
+    """The file a SQLite URL names (see ``sqlite_file``), or ``None`` for a server database."""
+    return sqlite_file(url).path if url.get_backend_name() == "sqlite" else None
 
 
 def create_private_file(target: SQLiteFile) -> None:

@@ -30,24 +30,12 @@ from ..core.errors import store_error
 #: Where applications and CLI commands read keys from: comma-separated, newest first.
 KEYS_ENVIRONMENT_VARIABLE: Final = "ZOHO_TOKENSTORE_ENCRYPTION_KEYS"
 
-#: The columns stored encrypted; the user name, client id, expiry, redirect URL and API domain stay
-#: readable, so rows can be listed and expiry checked without keys.
-ENCRYPTED_COLUMNS: Final = ("client_secret", "refresh_token", "access_token", "grant_token")
-
-#: The credentials rows are found by, each with a keyed-hash column named ``<column>_hash``.
-HASHED_COLUMNS: Final = ("refresh_token", "access_token", "grant_token")
-
 #: Every Fernet token starts with these characters (version byte 0x80, then a 64-bit timestamp
 #: whose high bytes stay zero until 2106), so a value without them was written in plaintext.
 FERNET_PREFIX: Final = "gAAAAA"
 
 _LOOKUP_INFO: Final = b"zoho_tokenstore lookup hash v1"
 _FINGERPRINT_INFO: Final = b"zoho_tokenstore key fingerprint v1"
-
-
-def hash_column(column: str) -> str:
-    """The name of the keyed-hash column of a credential column."""
-    return f"{column}_hash"
 
 
 def generate_key() -> str:
@@ -209,13 +197,10 @@ def _hmac(key: bytes, value: str) -> str:
 
 
 __all__ = [
-    "ENCRYPTED_COLUMNS",
-    "HASHED_COLUMNS",
     "KEYS_ENVIRONMENT_VARIABLE",
     "TokenCipher",
     "UnreadableValue",
     "generate_key",
-    "hash_column",
     "keys_from_environment",
     "looks_encrypted",
     "unreadable_row_error",

@@ -30,15 +30,17 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from ..core.model import NAMING_CONVENTION, OAuthTokenRow, row_class_for_table, token_table
-from .cipher import (
+from ..core.model import (
     ENCRYPTED_COLUMNS,
     HASHED_COLUMNS,
-    TokenCipher,
-    UnreadableValue,
+    NAMING_CONVENTION,
+    OAuthTokenRow,
+    column_role,
     hash_column,
-    looks_encrypted,
+    row_class_for_table,
+    token_table,
 )
+from .cipher import TokenCipher, UnreadableValue, looks_encrypted
 
 #: Where a store's table keeps its cipher (``None``: a store without keys).
 CIPHER_INFO_KEY: Final = "zoho_tokenstore_cipher"
@@ -82,7 +84,8 @@ class EncryptedString(TypeDecorator[str]):
 
 
 def keyed_table(table: Table, cipher: TokenCipher | None) -> Table:
-    """A copy of ``table`` for one store: same name and columns, encrypted columns under ``cipher``.
+    """A copy of ``table`` for one store: same name, columns and roles; the columns whose role is
+    ``encrypted`` under ``cipher``.
 
     Only for building statements (it is never created); it carries no indexes or constraints.
     """
@@ -90,10 +93,11 @@ def keyed_table(table: Table, cipher: TokenCipher | None) -> Table:
         Column(
             c.name,
             EncryptedString(int(c.type.length), cipher)  # type: ignore[attr-defined]
-            if c.name in ENCRYPTED_COLUMNS
+            if (role := column_role(c)) is not None and role.encrypted
             else c.type,
             primary_key=c.primary_key,
             nullable=c.nullable,
+            info=dict(c.info),
         )
         for c in table.columns
     ]

@@ -17,16 +17,9 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, Table, func, select, update
 
-from ..core.model import token_table
-from ..database.engine import write_engine
-from .cipher import (
-    ENCRYPTED_COLUMNS,
-    HASHED_COLUMNS,
-    TokenCipher,
-    UnreadableValue,
-    hash_column,
-    unreadable_row_error,
-)
+from ..core.model import ENCRYPTED_COLUMNS, HASHED_COLUMNS, hash_column, token_table
+from ..database.profile import EngineProfile
+from .cipher import TokenCipher, UnreadableValue, unreadable_row_error
 
 DEFAULT_BATCH_SIZE: Final = 100
 #: The longest pause between two batches on SQLite (see ``rewrite_rows``).
@@ -64,7 +57,7 @@ def rewrite_rows(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     table = token_table(table_name) if table_name else token_table()
-    writer = write_engine(engine)
+    profile = EngineProfile.of(engine)
     with engine.connect() as connection:
         total = int(connection.execute(select(func.count()).select_from(table)).scalar_one())
     progress = RewriteProgress(total=total)
@@ -73,7 +66,7 @@ def rewrite_rows(
     while True:
         retry: list[str] = []
         started = time.monotonic()
-        with writer.begin() as connection:
+        with profile.begin() as connection:
             query = select(*_raw_columns(table)).order_by(table.c.id).limit(batch_size)
             if last_id is not None:
                 query = query.where(table.c.id > last_id)
@@ -88,7 +81,7 @@ def rewrite_rows(
         last_id = str(batch[-1]["id"])
         progress.retried += len(retry)
         for row_id in retry:  # an application saved it meanwhile: again, under the row's lock
-            _retry_row(writer, table, cipher, row_id, decrypt, progress)
+            _retry_row(profile, table, cipher, row_id, decrypt, progress)
         progress.checked += len(batch)
         if on_batch is not None:
             on_batch(progress)
@@ -99,7 +92,7 @@ def rewrite_rows(
 
 
 def _retry_row(
-    writer: Engine,
+    profile: EngineProfile,
     table: Table,
     cipher: TokenCipher,
     row_id: str,
@@ -109,7 +102,7 @@ def _retry_row(
     # FOR UPDATE (PostgreSQL, MySQL/MariaDB; SQLite's writer holds the database lock anyway):
     # a row that an application saves on every call cannot change between our read and write.
     for _ in range(ROW_ATTEMPTS):
-        with writer.begin() as connection:
+        with profile.begin() as connection:
             query = select(*_raw_columns(table)).where(table.c.id == row_id).with_for_update()
             row = connection.execute(query).mappings().first()
             if row is None:
@@ -181,7 +174,7 @@ def refresh_statistics(engine: Engine, table_name: str | None = None) -> None:
         "sqlite": f"ANALYZE {name}",
         "postgresql": f"ANALYZE {name}",
     }.get(engine.dialect.name, f"ANALYZE TABLE {name}")
-    with write_engine(engine).begin() as connection:
+    with EngineProfile.of(engine).begin() as connection:
         result = connection.exec_driver_sql(statement)
         if result.returns_rows:  # MySQL/MariaDB answer with a status table
             result.all()

@@ -14,9 +14,10 @@ from sqlalchemy import Engine, MetaData, Table, inspect
 from sqlalchemy import exc as sa_exc
 
 from ..core.errors import TokenStoreError, database_error
-from ..database.engine import masked_url, write_engine
+from ..core.model import COLUMN_NAMES
+from ..database.engine import masked_url
 from ..database.migrations import current_revision, downgrade, upgrade, version_table
-from .rows import COLUMNS
+from ..database.profile import EngineProfile
 
 #: A backup table name every backend accepts unquoted (MySQL's identifier limit is 64).
 BACKUP_NAME_PATTERN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -52,7 +53,7 @@ def check_adoptable(
                 f"{revision}): there is nothing to adopt; use `zoho-tokenstore import` for other tokens"
             )
         present = {column["name"].lower() for column in inspector.get_columns(table_name)}
-        missing = [name for name in COLUMNS if name not in present]
+        missing = [name for name in COLUMN_NAMES if name not in present]
         if missing:
             raise AdoptionRefusedError(
                 f"table {table_name!r} lacks the column(s) {', '.join(missing)} of DBStore's ten; "
@@ -92,10 +93,10 @@ def undo_adoption(engine: Engine, table_name: str, backup_name: str) -> None:
             downgrade(engine, "base", table_name=table_name)
         inspector = inspect(engine)
         versions = version_table(table_name)
-        if inspector.has_table(versions):
-            Table(versions, MetaData()).drop(write_engine(engine))
-        if inspector.has_table(table_name):
-            Table(table_name, MetaData()).drop(write_engine(engine))
+        with EngineProfile.of(engine).begin() as connection:
+            for name in (versions, table_name):
+                if inspector.has_table(name):
+                    Table(name, MetaData()).drop(connection)
         _rename(engine, backup_name, table_name)
     except sa_exc.SQLAlchemyError as exc:
         raise database_error(
@@ -111,7 +112,7 @@ def drop_backup_hint(backup_name: str) -> str:
 def _rename(engine: Engine, old: str, new: str) -> None:
     quote = engine.dialect.identifier_preparer.quote
     try:
-        with write_engine(engine).begin() as connection:
+        with EngineProfile.of(engine).begin() as connection:
             connection.exec_driver_sql(f"ALTER TABLE {quote(old)} RENAME TO {quote(new)}")
     except sa_exc.SQLAlchemyError as exc:
         raise database_error(f"renaming table {old!r} to {new!r}", exc) from exc

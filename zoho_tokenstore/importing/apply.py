@@ -1,6 +1,6 @@
 """Carries out a plan in ONE transaction on the store's own engine: every planned row lands, or none.
 
-``SQLAlchemyTokenStore.save_tokens`` locates and writes one row at a time (three statements per row):
+``SQLAlchemyTokenStore.save_token`` locates and writes one row at a time (three statements per row):
 100,000 rows took 200 s on SQLite. The plan has already located every row, so this writes them in
 batches of executemany ``INSERT``/``UPDATE`` statements on the store's writer engine and table,
 inside one transaction, reporting progress between batches. Every credential written gets its keyed
@@ -19,13 +19,12 @@ from sqlalchemy import exc as sa_exc
 
 from ..core.codec import Values
 from ..core.errors import database_error
-from ..core.model import token_table
-from ..database.engine import write_engine
+from ..core.model import COLUMN_NAMES, TokenRow, token_row, token_table
+from ..database.profile import EngineProfile
 from ..encryption.cipher import UnreadableValue, unreadable_row_error
 from ..encryption.columns import unreadable_row_id, with_lookup_hashes
 from ..store.token_store import SQLAlchemyTokenStore
 from .plan import Plan, Write
-from .rows import COLUMNS
 
 #: Rows per executemany call; progress is reported after each.
 BATCH_ROWS: Final = 2000
@@ -45,7 +44,7 @@ def store_table(store: SQLAlchemyTokenStore, table_name: str) -> Table:
     return table if isinstance(table, Table) else token_table(table_name)
 
 
-def target_rows(store: SQLAlchemyTokenStore, table_name: str) -> list[dict[str, object]]:
+def target_rows(store: SQLAlchemyTokenStore, table_name: str) -> list[TokenRow]:
     """The target table's rows as they stand, read in one statement (the plan is made against them).
 
     Encrypted values are decrypted on read, so the plan compares plaintext with plaintext. A row the
@@ -56,8 +55,8 @@ def target_rows(store: SQLAlchemyTokenStore, table_name: str) -> list[dict[str, 
     try:
         with store.engine.connect() as connection:
             try:
-                result = connection.execute(select(*(table.c[name] for name in COLUMNS)))
-                return [dict(row) for row in result.mappings()]
+                result = connection.execute(select(*(table.c[name] for name in COLUMN_NAMES)))
+                return [token_row(row) for row in result.mappings()]
             except UnreadableValue as exc:
                 row_id = unreadable_row_id(connection, table, None, {})
                 raise unreadable_row_error("import", row_id, exc.fingerprints) from exc
@@ -75,7 +74,7 @@ def apply_plan(
     total = plan.changes
     done = 0
     try:
-        with write_engine(store.engine).begin() as connection:
+        with EngineProfile.of(store.engine).begin() as connection:
             for batch in _batches(plan.inserts):
                 rows = [with_lookup_hashes(table, write.values) for write in batch]
                 connection.execute(insert(table), rows)
@@ -99,7 +98,7 @@ def _update(connection: Connection, table: Table, rows: list[Values]) -> None:
     by_columns: dict[tuple[str, ...], list[dict[str, str | None]]] = {}
     for values in rows:
         changes = with_lookup_hashes(
-            table, {c: values[c] for c in COLUMNS if c != "id" and values[c] is not None}
+            table, {c: values[c] for c in COLUMN_NAMES if c != "id" and values[c] is not None}
         )
         columns = tuple(changes)
         params = {f"new_{c}": changes[c] for c in columns}

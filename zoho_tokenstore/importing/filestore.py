@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Final
 
 from ..core.errors import TokenStoreError
-from .rows import COLUMNS, SourceRead, SourceRow, UnreadableRow
+from ..core.model import COLUMN_NAMES
+from .rows import SourceRead, SourceRow, UnreadableRow
 
 #: The FileStore header: DBStore's columns, except that the SDK names ``redirect_url`` ``redirect_uri``.
-FILESTORE_HEADER: Final = tuple("redirect_uri" if c == "redirect_url" else c for c in COLUMNS)
+FILESTORE_HEADER: Final = tuple("redirect_uri" if c == "redirect_url" else c for c in COLUMN_NAMES)
 #: The header of files written before the SDK added ``api_domain`` (the SDK itself still reads them).
 LEGACY_HEADER: Final = FILESTORE_HEADER[:-1]
 
@@ -61,8 +62,8 @@ def read_filestore(path: str | Path) -> SourceRead:
             reason = "half-written: the file ends inside this row"
             read.unreadable.append(UnreadableRow(label, reason))
         else:
-            values: dict[str, object] = dict(zip(COLUMNS, record, strict=False))
-            if len(record) < len(COLUMNS):
+            values: dict[str, object] = dict(zip(COLUMN_NAMES, record, strict=False))
+            if len(record) < len(COLUMN_NAMES):
                 values["api_domain"] = None  # the legacy nine-column file
             read.rows.append(SourceRow(position=len(read.rows) + 1, label=label, values=values))
     return read

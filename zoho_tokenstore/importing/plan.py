@@ -16,14 +16,15 @@ Rules (documented for users in ``docs/importing.md``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from ..core.codec import CREDENTIAL_COLUMNS, Values, value_problem
-from ..core.model import COLUMN_LENGTHS
+from ..core.codec import Values, value_problem
+from ..core.expiry import parse_expiry
+from ..core.model import COLUMN_LENGTHS, COLUMN_NAMES, CREDENTIAL_COLUMNS, TokenRow, row_values
 from ..store.token_store import new_token_id
-from .rows import COLUMNS, SourceRead, SourceRow, shown
+from .rows import SourceRead, SourceRow, shown
 
 #: Columns whose integers (a table with numeric ids or expiries) are read as the SDK's strings.
 _NUMERIC_TEXT: Final = ("id", "expiry_time")
@@ -109,7 +110,7 @@ class _Candidate:
         )
 
 
-def make_plan(read: SourceRead, target: Iterable[Mapping[str, object]]) -> Plan:
+def make_plan(read: SourceRead, target: Iterable[TokenRow]) -> Plan:
     """Plan importing ``read`` into a token table whose rows are ``target`` (read beforehand)."""
     plan = Plan(source=read.description, rows_read=len(read.rows) + len(read.unreadable))
     plan.skipped.extend(Note(row.label, row.reason) for row in read.unreadable)
@@ -125,7 +126,7 @@ def _candidate(row: SourceRow, plan: Plan) -> _Candidate | None:
     values: Values = {}
     refusals: list[Refusal] = []
     id_problem: str | None = None
-    for column in COLUMNS:
+    for column in COLUMN_NAMES:
         raw = row.values.get(column)
         if isinstance(raw, int) and not isinstance(raw, bool) and column in _NUMERIC_TEXT:
             raw = str(raw)
@@ -140,7 +141,7 @@ def _candidate(row: SourceRow, plan: Plan) -> _Candidate | None:
             continue
         else:
             problem = value_problem(column, text)
-            if problem is None and column == "expiry_time" and not _digits(text):
+            if problem is None and column == "expiry_time" and parse_expiry(text) is None:
                 problem = "is not a string of epoch milliseconds"
         if column == "id":
             id_problem = problem
@@ -277,23 +278,20 @@ def _target_match(
     return None
 
 
-def _text_row(row: Mapping[str, object]) -> Values:
-    return {c: (None if row[c] is None or row[c] == "" else str(row[c])) for c in COLUMNS}
+def _text_row(row: TokenRow) -> Values:
+    """A target row as the plan compares values: an empty string is no value."""
+    return {column: value or None for column, value in row_values(row).items()}
 
 
-def _expiry(values: Mapping[str, object]) -> int:
-    expiry = values["expiry_time"]
-    return int(expiry) if isinstance(expiry, str) and _digits(expiry) else -1
+def _expiry(values: Values) -> int:
+    """The row's expiry for ranking rows: the epoch milliseconds, or -1 when it has none."""
+    expiry = parse_expiry(values["expiry_time"])
+    return -1 if expiry is None else expiry
 
 
 def _plainly_storable(column: str, text: str) -> bool:
     """A quick yes for short ASCII text without NUL; anything else goes to ``value_problem``."""
     return len(text) <= COLUMN_LENGTHS[column] and text.isascii() and "\x00" not in text
-
-
-def _digits(text: str) -> bool:
-    """ASCII digits only, as the store requires of expiry_time (the SDK reads it with ``int()``)."""
-    return text.isascii() and text.isdigit()
 
 
 def _old_id(c: _Candidate) -> str:

@@ -1,4 +1,5 @@
-"""What every import source yields: rows of the ten ``oauthtoken`` columns, and rows it could not read.
+"""What every import source yields: rows of the model's token columns (``COLUMN_NAMES``, DBStore's ten),
+and rows it could not read.
 
 A source only reads; it never judges. Turning raw values into storable ones (and refusing the rest)
 is the plan's job, so a FileStore file and a table are held to exactly the same rules.
@@ -8,11 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Final
-
-from ..core.model import COLUMN_NAMES
-
-#: The ten columns every source provides, in the table's order (DBStore's names).
-COLUMNS: Final = COLUMN_NAMES
 
 #: Longest id or user name a report quotes; ids and user names are not secret, but may be huge.
 _SHOWN_MAX: Final = 60

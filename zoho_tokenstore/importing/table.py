@@ -1,32 +1,38 @@
 """Reads any table with DBStore's ten columns (DBStore, the blog's SQLite store, other stores), read-only.
 
-The source gets an engine of its own that never writes: SQLite files are opened with ``mode=ro`` (no
-WAL switch, no journal), and only one ``SELECT`` of the ten columns is ever sent. Rows come in the
-order the SDK's stores gave their ids (``max(id)+1``): numeric ids by number, then the others.
+A source URL is opened as every tool opens an existing database (``database.existing.open_existing``:
+the same URL checks as every command, SQLite files read-only with no WAL switch, nothing created),
+and only one ``SELECT`` of the ten columns is ever sent. Rows come in the order the SDK's stores
+gave their ids (``max(id)+1``): numeric ids by number, then the others.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
-from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, select
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import Engine, MetaData, Table, inspect, select
+from sqlalchemy.engine import URL
 
 from ..core.codec import value_problem
 from ..core.errors import TokenStoreError
+from ..core.model import COLUMN_NAMES
 from ..database.engine import masked_url
-from .rows import COLUMNS, SourceRead, SourceRow, id_order, shown
+from ..database.existing import open_existing
+from .rows import SourceRead, SourceRow, id_order, shown
 
 
 class NotATokenTableError(TokenStoreError, ValueError):
     """The source table is missing or lacks some of DBStore's ten columns."""
 
 
-def read_table(source: str | URL | Engine, table_name: str = "oauthtoken") -> SourceRead:
-    """Every row of ``table_name`` (a URL's database, or behind an engine), ordered as described above."""
-    engine = source if isinstance(source, Engine) else source_engine(source)
-    where = masked_url(source)
+def read_table(
+    source: str | URL | Engine, table_name: str = "oauthtoken", where: str | None = None
+) -> SourceRead:
+    """Every row of ``table_name`` (a URL's database, or behind an engine), ordered as described above.
+
+    ``where`` names the source in messages (default: its URL, password masked). A URL no command
+    could use, or a missing SQLite file, raises ``DatabaseURLError`` (``open_existing``).
+    """
+    engine = source if isinstance(source, Engine) else open_existing(source)
+    where = where or masked_url(source)
     try:
         return _read(engine, table_name, where)
     finally:
@@ -34,35 +40,19 @@ def read_table(source: str | URL | Engine, table_name: str = "oauthtoken") -> So
             engine.dispose()
 
 
-def source_engine(url: str | URL) -> Engine:
-    """An engine for reading a source database: parameters hidden, SQLite opened read-only."""
-    target = make_url(url)
-    if target.get_backend_name() == "sqlite":
-        path = target.database
-        if not path or path == ":memory:" or not Path(path).is_file():
-            raise NotATokenTableError(f"no SQLite database file at {masked_url(target)}")
-        uri = Path(path).resolve().as_uri() + "?mode=ro"
-        return create_engine(
-            "sqlite://",
-            creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False),
-            hide_parameters=True,
-        )
-    return create_engine(target, hide_parameters=True, pool_pre_ping=True)
-
-
 def _read(engine: Engine, table_name: str, where: str) -> SourceRead:
     if not inspect(engine).has_table(table_name):
         raise NotATokenTableError(f"{where} has no table {table_name!r}")
     table = Table(table_name, MetaData(), autoload_with=engine)
     by_name = {column.name.lower(): column for column in table.columns}
-    missing = [name for name in COLUMNS if name not in by_name]
+    missing = [name for name in COLUMN_NAMES if name not in by_name]
     if missing:
         raise NotATokenTableError(
             f"table {table_name!r} lacks the column(s) {', '.join(missing)} of DBStore's ten"
         )
     with engine.connect() as connection:
-        result = connection.execute(select(*(by_name[name] for name in COLUMNS)))
-        raw = [dict(zip(COLUMNS, row, strict=True)) for row in result]
+        result = connection.execute(select(*(by_name[name] for name in COLUMN_NAMES)))
+        raw = [dict(zip(COLUMN_NAMES, row, strict=True)) for row in result]
     raw.sort(key=lambda values: id_order(values["id"]))
     read = SourceRead(description=f"table {table_name!r} in {where}")
     for position, values in enumerate(raw, start=1):

@@ -19,12 +19,11 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
@@ -32,7 +31,9 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from ..core.codec import token_from_row, token_values
 from ..core.errors import TokenStoreError, database_error, store_error
-from ..core.model import OAuthTokenRow
+from ..core.expiry import parse_expiry
+from ..core.model import OAuthTokenRow, TokenRow, token_row
+from ..database.profile import EngineProfile
 from ..sdk.http_timeout import TIMEOUT_ERRORS, request_timeout
 from ..sdk.initializer import current_initializer
 from .lease import LeaseState, RefreshLeases
@@ -50,7 +51,6 @@ LEASE_SLACK_SECONDS: Final = 5.0
 _POLL_FIRST_S: Final = 0.05
 _POLL_MAX_S: Final = 0.25
 
-Row = Mapping[Any, Any]
 
 logger = logging.getLogger("zoho_tokenstore")
 
@@ -99,14 +99,14 @@ class Refresher:
     """
 
     def __init__(
-        self, engine: Engine, row_class: type[OAuthTokenRow], policy: RefreshAhead
+        self, profile: EngineProfile, row_class: type[OAuthTokenRow], policy: RefreshAhead
     ) -> None:
-        self._leases = RefreshLeases(engine, row_class)
+        self._leases = RefreshLeases(profile, row_class)
         self._policy = policy
         self._margin_ms = int(policy.margin_seconds * 1000)
         self._threads = _KeyedLocks()
 
-    def fresh(self, row: Row) -> Row:
+    def fresh(self, row: TokenRow) -> TokenRow:
         """``row`` itself unless it is about to expire (no SQL, no HTTP); else the refreshed row.
 
         Refreshing needs an initialised SDK (for the accounts URL and its settings); without one,
@@ -134,7 +134,7 @@ class Refresher:
         except sa_exc.SQLAlchemyError as exc:
             raise database_error("refresh-ahead", exc) from exc
 
-    def _refresh_once(self, row: Row, url: str) -> Row:
+    def _refresh_once(self, row: TokenRow, url: str) -> TokenRow:
         """One thread of this process at a time per token; the lease decides across processes."""
         deadline = time.monotonic() + self._policy.lock_timeout_seconds
         token_id = str(row["id"])
@@ -144,8 +144,8 @@ class Refresher:
             return self._across_processes(row, known, url, deadline)
 
     def _across_processes(
-        self, row: Row, known: LeaseState | None, url: str, deadline: float
-    ) -> Row:
+        self, row: TokenRow, known: LeaseState | None, url: str, deadline: float
+    ) -> TokenRow:
         """Claim the lease and refresh, or wait for the holder; give up at ``deadline``."""
         token_id = str(row["id"])
         holder = uuid.uuid4().hex
@@ -181,7 +181,7 @@ class Refresher:
         time.sleep(min(pause, left))
         return self._leases.read(token_id)
 
-    def _refresh_claimed(self, row: Row, holder: str, url: str) -> Row:
+    def _refresh_claimed(self, row: TokenRow, holder: str, url: str) -> TokenRow:
         """Ask Zoho with no connection held, then save and release; release alone on failure."""
         token_id = str(row["id"])
         try:
@@ -190,7 +190,7 @@ class Refresher:
             self._release_quietly(token_id, holder)
             raise
         self._leases.save_and_release(token_id, holder, changes)
-        return {**row, **changes}
+        return token_row({**row, **changes})
 
     def _release_quietly(self, token_id: str, holder: str) -> None:
         """Release after a failed refresh; if the database fails too, the lease expires by itself."""
@@ -203,7 +203,7 @@ class Refresher:
                 self._policy.lease_seconds,
             )
 
-    def _stale(self, row: Row) -> bool:
+    def _stale(self, row: TokenRow) -> bool:
         """Refreshable (refresh token and client known) and without an access token or expiring."""
         if not (row["refresh_token"] and row["client_id"] and row["client_secret"]):
             return False
@@ -212,12 +212,12 @@ class Refresher:
         left = _ms_left(row)
         return left is not None and left < self._margin_ms
 
-    def _request(self, row: Row, url: str) -> dict[str, str]:
+    def _request(self, row: TokenRow, url: str) -> dict[str, str]:
         """Ask Zoho for a new access token with the SDK's own code, in this thread, time-bounded.
 
         The SDK parses the answer with this thread's initializer: the one ``find_token`` runs under.
         """
-        token = token_from_row(row)
+        token = token_from_row(row, "refresh-ahead")
         seconds = self._policy.request_timeout_seconds
         try:
             with request_timeout(seconds):
@@ -264,13 +264,13 @@ class _KeyedLocks:
                     del self._locks[key]
 
 
-def adopt_refreshed(token: OAuthToken, row: Row) -> None:
+def adopt_refreshed(token: OAuthToken, row: TokenRow) -> None:
     """Give ``token`` the row's current access token and expiry, replacing any stale ones it carries."""
     token.set_access_token(row["access_token"] or None)
     token.set_expires_in(row["expiry_time"] or None)
 
 
-def _accounts_url(row: Row) -> str | None:
+def _accounts_url(row: TokenRow) -> str | None:
     """The accounts URL the SDK would refresh at, as get_token picks it; None without an SDK."""
     initializer = current_initializer()  # switch_user's new one on 7_0/6_0 too
     if initializer is None:
@@ -282,7 +282,7 @@ def _accounts_url(row: Row) -> str | None:
     return str(environment.accounts_url)
 
 
-def _usable_or_raise(row: Row, error: SDKException) -> Row:
+def _usable_or_raise(row: TokenRow, error: SDKException) -> TokenRow:
     """Fall back to the stored token while the SDK would still use it as is; otherwise raise.
 
     A token more than 5 s from expiry still works, so a failed early refresh costs nothing and is
@@ -301,9 +301,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _ms_left(row: Row) -> int | None:
+def _ms_left(row: TokenRow) -> int | None:
     """Milliseconds until the row's access token expires, as the SDK computes it; None if unknown."""
-    expiry = row["expiry_time"]
-    if not expiry or not str(expiry).isdigit():
-        return None
-    return int(expiry) - _now_ms()
+    expiry = parse_expiry(row["expiry_time"])
+    return None if expiry is None else expiry - _now_ms()

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Connection, Engine, RowMapping, Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..core.errors import is_retryable
-from ..core.model import OAuthTokenRow, lease_row_class
-from ..database.engine import connect_for_reads, write_engine
+from ..core.model import OAuthTokenRow, TokenRow, lease_row_class, token_row
+from ..database.profile import EngineProfile
 from ..encryption.columns import with_lookup_hashes
 
 
@@ -31,7 +30,7 @@ from ..encryption.columns import with_lookup_hashes
 class LeaseState:
     """The token row (``None`` if deleted) and the lease on it, as one read saw them."""
 
-    row: RowMapping | None
+    row: TokenRow | None
     holder: str | None = None
     #: Epoch milliseconds when the lease may be taken over; ``None`` when nobody holds one.
     expires_at: int | None = None
@@ -40,10 +39,8 @@ class LeaseState:
 class RefreshLeases:
     """The lease table of one token table, reached through the store's engine."""
 
-    def __init__(self, engine: Engine, row_class: type[OAuthTokenRow]) -> None:
-        self._engine = engine
-        self._writer = write_engine(engine)
-        self._dialect = engine.dialect.name
+    def __init__(self, profile: EngineProfile, row_class: type[OAuthTokenRow]) -> None:
+        self._profile = profile
         self._rows = row_class
         self._leases = lease_row_class(row_class)
 
@@ -55,13 +52,13 @@ class RefreshLeases:
             .outerjoin(leases, leases.token_id == rows.id)
             .where(rows.id == token_id)
         )
-        with connect_for_reads(self._engine) as connection:
+        with self._profile.connect() as connection:
             found = connection.execute(query).mappings().first()
         if found is None:
             return LeaseState(None)
         expires_at = found["expires_at"]
         return LeaseState(
-            found,
+            token_row(found),
             holder=found["lease_holder"],
             expires_at=int(expires_at) if expires_at is not None else None,
         )
@@ -75,7 +72,7 @@ class RefreshLeases:
         A race lost to another worker's claim returns ``None``, never an error.
         """
         try:
-            with self._writer.begin() as connection:
+            with self._profile.begin() as connection:
                 if take_over is not None:
                     connection.execute(
                         delete(self._leases).where(
@@ -83,7 +80,9 @@ class RefreshLeases:
                         )
                     )
                 values = {"token_id": token_id, "holder": holder, "expires_at": expires_at}
-                if not self._insert_if_absent(connection, values):
+                if not self._profile.insert_if_absent(
+                    connection, cast(Table, self._leases.__table__), values
+                ):
                     return None
                 row = self._read_row(connection, token_id)
         except sa_exc.SQLAlchemyError as exc:
@@ -97,7 +96,7 @@ class RefreshLeases:
 
         Saved even if the lease was taken over meanwhile: the new token is valid either way.
         """
-        with self._writer.begin() as connection:
+        with self._profile.begin() as connection:
             # with_lookup_hashes: a new refresh token must be found by its own hash.
             table = cast(Table, self._rows.__table__)
             connection.execute(
@@ -109,7 +108,7 @@ class RefreshLeases:
 
     def release(self, token_id: str, holder: str) -> None:
         """End the holder's lease without saving anything (the refresh failed)."""
-        with self._writer.begin() as connection:
+        with self._profile.begin() as connection:
             self._delete(connection, token_id, holder)
 
     def _delete(self, connection: Connection, token_id: str, holder: str) -> None:
@@ -118,25 +117,7 @@ class RefreshLeases:
             delete(leases).where(leases.token_id == token_id, leases.holder == holder)
         )
 
-    def _read_row(self, connection: Connection, token_id: str) -> RowMapping | None:
+    def _read_row(self, connection: Connection, token_id: str) -> TokenRow | None:
         query = select(self._rows).where(self._rows.id == token_id)
-        return connection.execute(query).mappings().first()
-
-    def _insert_if_absent(self, connection: Connection, values: Mapping[str, Any]) -> bool:
-        """Insert the lease unless the token has one already; whether this call inserted it."""
-        leases = self._leases
-        if self._dialect == "postgresql":
-            # psycopg reports no row count for ON CONFLICT DO NOTHING here; RETURNING tells.
-            claim = postgresql.insert(leases).values(values)
-            claim = claim.on_conflict_do_nothing(index_elements=[leases.token_id])
-            return connection.execute(claim.returning(leases.token_id)).first() is not None
-        if self._dialect == "sqlite":
-            lite = sqlite.insert(leases).values(values)
-            lite = lite.on_conflict_do_nothing(index_elements=[leases.token_id])
-            return connection.execute(lite).rowcount == 1
-        if self._dialect in ("mysql", "mariadb"):
-            # IGNORE turns only the duplicate key into "0 rows": the values are ours and fit.
-            ignored = insert(leases).values(values).prefix_with("IGNORE")
-            return connection.execute(ignored).rowcount == 1
-        # Elsewhere a duplicate raises IntegrityError, which claim() takes as a lost race.
-        return connection.execute(insert(leases).values(values)).rowcount == 1
+        found = connection.execute(query).mappings().first()
+        return token_row(found) if found is not None else None

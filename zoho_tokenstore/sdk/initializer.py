@@ -7,17 +7,20 @@ environment (accounts URL) and SDK settings. Refresh-ahead must refresh for the 
 to, so it takes the new initializer from ``switch_user``'s frame while that call is running. This is
 only consulted on a refresh (not on a plain read), and it finds nothing on 8_0 that
 ``get_initializer()`` did not already return.
+
+Reach-in: the SDK offers no hook for the initializer being switched to, so this reads
+``switch_user``'s local ``initializer`` (through ``inspect``'s public frame API).
 """
 
 from __future__ import annotations
 
-import sys
+import inspect
 from types import FrameType
 from typing import Any, Final
 
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
-#: How far up the stack ``switch_user`` can be: store -> SDK get_token -> generate_token -> it.
+#: How far up the stack ``switch_user`` can be: here -> store -> SDK get_token -> generate_token -> it.
 _MAX_DEPTH: Final = 16
 
 _SWITCH_USER_CODE: Final = Initializer.switch_user.__code__
@@ -25,7 +28,8 @@ _SWITCH_USER_CODE: Final = Initializer.switch_user.__code__
 
 def current_initializer() -> Any:
     """The initializer the SDK is looking a token up for: ``switch_user``'s new one, if running."""
-    switching = _switching_initializer(sys._getframe(1))
+    # Handed on, never kept in a local: a frame holding itself would wait for the cycle collector.
+    switching = _switching_initializer(inspect.currentframe())
     return switching if switching is not None else Initializer.get_initializer()
 
 

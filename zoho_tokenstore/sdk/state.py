@@ -9,7 +9,7 @@ level, so anything that runs the SDK against the stand-in inside someone's proce
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
@@ -42,11 +42,12 @@ class SdkState:
 
 def capture_sdk_state() -> SdkState:
     """The SDK's global state as it is now (``switch_user``'s thread-local: this thread's only)."""
+    shared, local = initializers()
     logger = logging.getLogger(SDK_LOGGER)
     return SdkState(
-        initializer=Initializer.initializer,
-        local_initializer=getattr(Initializer.LOCAL, "init", None),
-        utility={name: _copied(getattr(Utility, name)) for name in _UTILITY_DEFAULTS},
+        initializer=shared,
+        local_initializer=local,
+        utility=utility_caches(),
         logger_level=logger.level,
         logger_handlers=tuple(logger.handlers),
     )
@@ -54,10 +55,8 @@ def capture_sdk_state() -> SdkState:
 
 def restore_sdk_state(state: SdkState) -> None:
     """Put ``state`` back; log handlers the SDK added since (a log file per initialize) are closed."""
-    Initializer.initializer = state.initializer
-    Initializer.LOCAL.init = state.local_initializer
-    for name, value in state.utility.items():
-        setattr(Utility, name, _copied(value))
+    set_initializers(state.initializer, state.local_initializer)
+    set_utility_caches(state.utility)
     logger = logging.getLogger(SDK_LOGGER)
     for handler in list(logger.handlers):
         if handler not in state.logger_handlers:
@@ -68,10 +67,8 @@ def restore_sdk_state(state: SdkState) -> None:
 
 def reset_sdk_state() -> None:
     """Forget the SDK's initializers and module caches, as a new process starts without them."""
-    Initializer.initializer = None
-    Initializer.LOCAL.init = None
-    for name, value in _UTILITY_DEFAULTS.items():
-        setattr(Utility, name, _copied(value))
+    set_initializers(None, None)
+    set_utility_caches(_UTILITY_DEFAULTS)
 
 
 @contextmanager
@@ -83,6 +80,31 @@ def preserved_sdk_state() -> Iterator[SdkState]:
         yield state
     finally:
         restore_sdk_state(state)
+
+
+# -- the reach-ins: the SDK has no public way to read or reset what ``initialize`` keeps ----------
+
+
+def initializers() -> tuple[Any, Any]:
+    """``Initializer``'s process-wide initializer and this thread's ``switch_user`` one."""
+    return Initializer.initializer, getattr(Initializer.LOCAL, "init", None)
+
+
+def set_initializers(shared: Any, local: Any) -> None:
+    """Make ``shared`` the process-wide initializer and ``local`` this thread's (``None``: unset)."""
+    Initializer.initializer = shared
+    Initializer.LOCAL.init = local
+
+
+def utility_caches() -> dict[str, Any]:
+    """A copy of ``Utility``'s per-initialization class attributes (``_UTILITY_DEFAULTS``' names)."""
+    return {name: _copied(getattr(Utility, name)) for name in _UTILITY_DEFAULTS}
+
+
+def set_utility_caches(values: Mapping[str, Any]) -> None:
+    """Set ``Utility``'s per-initialization class attributes to copies of ``values``."""
+    for name, value in values.items():
+        setattr(Utility, name, _copied(value))
 
 
 def _copied(value: Any) -> Any:

@@ -12,6 +12,7 @@ it commits by itself (one round trip), else in a transaction. See ``docs/store-d
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Mapping, Sequence
 from types import TracebackType
@@ -38,8 +39,8 @@ from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenSto
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from ..core.codec import (
-    CREDENTIAL_COLUMNS,
     Values,
+    check_stored_expiry,
     fill_empty_fields,
     require_id,
     require_token,
@@ -49,17 +50,21 @@ from ..core.codec import (
     value_problem,
 )
 from ..core.errors import database_error, store_error
-from ..core.model import COLUMN_NAMES, TABLE_NAME, OAuthTokenRow, token_row_class
-from ..database.engine import (
-    build_engine,
-    lone_statements_commit,
-    masked_url,
-    store_view,
-    write_engine,
+from ..core.model import (
+    COLUMN_NAMES,
+    CREDENTIAL_COLUMNS,
+    HASHED_COLUMNS,
+    TABLE_NAME,
+    OAuthTokenRow,
+    TokenRow,
+    token_row,
+    token_row_class,
 )
+from ..database.engine import build_engine, masked_url
 from ..database.exact_match import exact_match_problem
-from ..database.held_connection import HeldConnection, pool_can_spare_one
+from ..database.held_connection import HeldConnection
 from ..database.migrations import schema_problem, upgrade
+from ..database.profile import EngineProfile
 from ..database.urls import DatabaseURLError
 from ..encryption.cipher import TokenCipher, UnreadableValue, unreadable_row_error
 from ..encryption.columns import (
@@ -135,24 +140,19 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         self._table_name = table_name
         self._owns_engine = not isinstance(url, Engine)
         try:
-            # An application's engine is seen through a view that never logs a value.
-            self._engine = (
-                store_view(url)
+            self._profile = (
+                EngineProfile.of(url, shared=True)
                 if isinstance(url, Engine)
-                else build_engine(url, **(engine_options or {}))
+                else EngineProfile.of(build_engine(url, **(engine_options or {})))
             )
         except DatabaseURLError as exc:
             raise store_error(f"SQLAlchemyTokenStore: {exc.error_message}", cause=exc) from exc
-        self._writer = write_engine(self._engine)
-        # Lone statements commit by themselves here: one connection is kept for them.
-        self._held = (
-            HeldConnection(self._engine, pool_owner=self._engine if self._owns_engine else None)
-            if lone_statements_commit(self._engine) and pool_can_spare_one(self._engine)
-            else None
-        )
+        self._engine = self._profile.engine
+        self._held = HeldConnection(self._profile) if self._profile.holds_a_connection else None
         self._closed = False
+        self._pid = os.getpid()
         policy = RefreshAhead() if refresh_ahead is True else refresh_ahead or None
-        self._refresher = Refresher(self._engine, self._row_class, policy) if policy else None
+        self._refresher = Refresher(self._profile, self._row_class, policy) if policy else None
         row = self._row_class
         # The token's own columns: lookup hashes only find rows, so no lookup fetches them (each
         # fetched column costs the driver a column description to parse, on every call).
@@ -162,7 +162,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             "user_name": select(*token_columns).where(row.user_name == bindparam("value")).limit(1)
         }
         table = self._table = cast(Table, row.__table__)
-        for name in ("access_token", "grant_token", "refresh_token"):
+        for name in HASHED_COLUMNS:
             # Credentials are matched by keyed hash (and as written before encryption).
             match = credential_match(table, name, "value")
             self._by_column[name] = select(*token_columns).where(match).limit(1)
@@ -213,7 +213,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         fresh = self._fresh("find_token", row) if token.get_id() is None else row
         if fresh is not row:
             adopt_refreshed(token, fresh)
-        fill_empty_fields(token, fresh)
+        fill_empty_fields(token, fresh, "find_token")
         return token
 
     def find_token_by_id(self, id: str) -> OAuthToken:  # noqa: A002  # the SDK's parameter name
@@ -222,7 +222,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         row = self._read_one("find_token_by_id", self._by_id, {"value": token_id})
         if row is None:
             raise store_error(f"find_token_by_id: no stored token has the id {_shown(token_id)}")
-        return token_from_row(self._fresh("find_token_by_id", row))
+        return token_from_row(self._fresh("find_token_by_id", row), "find_token_by_id")
 
     def save_token(self, token: OAuthToken) -> None:
         """Update the token's row (by id, else by the find_token criteria) or insert a new one.
@@ -230,49 +230,34 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         ``None`` fields never erase stored values. A new row gets a random id, set on ``token``. A
         concurrent insert of the same user is caught by the unique user_name and becomes an update.
         """
-        self.save_tokens([token], operation="save_token")
-
-    def save_tokens(self, tokens: Sequence[OAuthToken], *, operation: str = "save_tokens") -> None:
-        """Save several tokens in one transaction, each as ``save_token`` would: all or none.
-
-        Not part of the SDK's interface: tools use it (importing another store's tokens) so that a
-        batch either lands whole or leaves the table as it was.
-        """
-        checked = [require_token(token, operation) for token in tokens]
+        operation = "save_token"
+        token = require_token(token, operation)
         self._check_open()
-        batch = [token_values(token) for token in checked]
-        for values in batch:
-            if not any(values[column] for column in CREDENTIAL_COLUMNS):
-                raise store_error(
-                    f"{operation}: refusing to save a token with no refresh, grant or access token"
-                )
+        values = token_values(token)
+        if not any(values[column] for column in CREDENTIAL_COLUMNS):
+            raise store_error(
+                f"{operation}: refusing to save a token with no refresh, grant or access token"
+            )
         update_first, retry_lost = True, True
-        if len(batch) == 1 and batch[0]["id"] is not None and self._held is not None:
+        if values["id"] is not None and self._held is not None:
             # The SDK's save after a refresh: one UPDATE by id that commits by itself.
-            updated = self._update_alone(operation, batch[0])
+            updated = self._update_alone(operation, values)
             if updated:
                 return
             if updated is None:  # lost with its connection: run once more, in the transaction
                 retry_lost = False
             else:  # it matched nothing (or met a conflict): the transaction locates the row
                 update_first = False
-
-        def save_all(connection: Connection) -> list[Saved]:
-            return [self._save_in(connection, values, update_first) for values in batch]
-
-        def landed(connection: Connection, saved: list[Saved]) -> bool:
-            return all(
-                self._holds(connection, row_id, values)
-                for (row_id, _), values in zip(saved, batch, strict=True)
-            )
-
-        saved = write(
-            self._writer, self._engine, operation, save_all, landed, retry_lost=retry_lost
+        row_id, stored = write(
+            self._profile,
+            operation,
+            lambda connection: self._save_in(connection, values, update_first),
+            lambda connection, saved: self._holds(connection, saved[0], values),
+            retry_lost=retry_lost,
         )
-        for token, (row_id, stored) in zip(checked, saved, strict=True):
-            token.set_id(row_id)
-            if stored is not None:
-                fill_empty_fields(token, stored)
+        token.set_id(row_id)
+        if stored is not None:
+            fill_empty_fields(token, stored, operation)
 
     def delete_token(self, id: str) -> None:  # noqa: A002  # the SDK's parameter name
         """Delete the row with this id; an unknown id raises ``SDKException(TOKEN_STORE)``."""
@@ -291,14 +276,14 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         self._check_open()
         everything = select(*self._token_columns).order_by(self._row_class.id)
 
-        def every_row(connection: Connection) -> Sequence[Mapping[Any, Any]]:
+        def every_row(connection: Connection) -> list[TokenRow]:
             try:
-                return connection.execute(everything).mappings().all()
+                return [token_row(row) for row in connection.execute(everything).mappings()]
             except UnreadableValue as exc:
                 raise self._unreadable("get_tokens", connection, exc, None, {}) from exc
 
-        rows = read(self._engine, "get_tokens", every_row, self._held)
-        return [token_from_row(row) for row in rows]
+        rows = read(self._profile, "get_tokens", every_row, self._held)
+        return [token_from_row(row, "get_tokens") for row in rows]
 
     def delete_tokens(self) -> None:
         """Delete every stored token."""
@@ -347,8 +332,18 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     def _check_open(self) -> None:
         if self._closed:
             raise store_error("the token store is closed")
+        if os.getpid() != self._pid:
+            self._after_fork()
 
-    def _fresh(self, operation: str, row: Mapping[str, Any]) -> Mapping[Any, Any]:
+    def _after_fork(self) -> None:
+        """In a forked child: never touch the parent's connections (SQLAlchemy's fork recipe)."""
+        self._pid = os.getpid()
+        if self._held is not None:
+            self._held.forget()
+        if self._owns_engine:
+            self._engine.dispose(close=False)
+
+    def _fresh(self, operation: str, row: TokenRow) -> TokenRow:
         """The row, refreshed first if it is about to expire and refresh-ahead is on."""
         if self._refresher is None:
             return row
@@ -403,7 +398,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         whether it updated the row, ``None`` if its connection was lost and it did not land."""
         statement = self._update_if_nothing_to_fill(values)
         return write_alone(
-            self._engine,
+            self._profile,
             self._held,
             operation,
             lambda connection: connection.execute(statement).rowcount == 1,
@@ -441,7 +436,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             and connection.execute(self._update_if_nothing_to_fill(values)).rowcount == 1
         ):
             return token_id, None
-        stored = None
+        stored: TokenRow | None = None
         for query, params in self._save_targets(values):
             try:
                 found = connection.execute(query, params).first()
@@ -449,13 +444,15 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 where = query.whereclause
                 raise self._unreadable("save_token", connection, exc, where, params) from exc
             if found is not None:
-                stored = found._mapping
+                stored = token_row(found._mapping)
                 break
         if stored is None:
             row_id = token_id or new_token_id()
             new_row = with_lookup_hashes(self._table, {**values, "id": row_id})
             connection.execute(insert(row).values(new_row))
             return row_id, None
+        if values["expiry_time"] is None:  # the token gets the stored one: refuse before writing
+            check_stored_expiry(stored, "save_token")
         located = update(row).where(row.id == stored["id"]).values(changes)
         if connection.execute(located).rowcount != 1:
             raise RowVanished
@@ -482,27 +479,26 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
 
     def _read_one(
         self, operation: str, query: Select[Any], params: Mapping[str, Any]
-    ) -> Mapping[Any, Any] | None:
+    ) -> TokenRow | None:
         """The first row of ``query``: one SELECT, retried once if the pooled connection was dead."""
         self._check_open()
 
-        def first(connection: Connection) -> Mapping[Any, Any] | None:
+        def first(connection: Connection) -> TokenRow | None:
             # .first() and the row's own mapping: a MappingResult per call costs ~5% here.
             try:
                 row = connection.execute(query, params).first()
             except UnreadableValue as exc:
                 where = query.whereclause
                 raise self._unreadable(operation, connection, exc, where, params) from exc
-            return row._mapping if row is not None else None
+            return token_row(row._mapping) if row is not None else None
 
-        return read(self._engine, operation, first, self._held)
+        return read(self._profile, operation, first, self._held)
 
     def _write(self, operation: str, statement: Any, gone: Select[Any]) -> int:
         """Run one DELETE in a transaction; ``gone`` counts what should be left (0 if it landed)."""
         self._check_open()
         return write(
-            self._writer,
-            self._engine,
+            self._profile,
             operation,
             lambda connection: int(connection.execute(statement).rowcount),
             lambda connection, _: connection.execute(gone).scalar() == 0,
@@ -510,7 +506,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
 
 
 #: What a save did for one token: the row's id, and the stored row if the token may be filled from it.
-Saved = tuple[str, Mapping[Any, Any] | None]
+Saved = tuple[str, TokenRow | None]
 
 
 def _searchable(values: Values, column: str) -> bool:

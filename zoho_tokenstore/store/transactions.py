@@ -24,13 +24,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from sqlalchemy import exc as sa_exc
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from ..core.errors import TokenStoreError, database_error, is_retryable, store_error
-from ..database.engine import connect_for_reads
 from ..database.held_connection import HeldConnection
+from ..database.profile import EngineProfile
 
 #: Attempts of a write transaction that keeps losing a race before the conflict is reported.
 WRITE_ATTEMPTS: Final = 3
@@ -47,7 +47,7 @@ class RowVanished(TokenStoreError):
 
 
 def read(
-    engine: Engine,
+    profile: EngineProfile,
     operation: str,
     work: Callable[[Connection], T],
     held: HeldConnection | None = None,
@@ -55,7 +55,7 @@ def read(
     """``work`` on the held connection (else a pooled one), retried once if it was dead."""
     for attempt in (1, 2):
         try:
-            return run_alone(engine, held, work)
+            return run_alone(profile, held, work)
         except sa_exc.SQLAlchemyError as exc:
             if attempt == 1 and _connection_lost(exc):
                 continue
@@ -64,7 +64,7 @@ def read(
 
 
 def write_alone(
-    engine: Engine,
+    profile: EngineProfile,
     held: HeldConnection | None,
     operation: str,
     work: Callable[[Connection], bool],
@@ -80,11 +80,11 @@ def write_alone(
     caller's transaction does the work instead.
     """
     try:
-        return run_alone(engine, held, work)
+        return run_alone(profile, held, work)
     except sa_exc.SQLAlchemyError as exc:
         if _connection_lost(exc):
             try:
-                return True if read(engine, operation, landed, held) else None
+                return True if read(profile, operation, landed, held) else None
             except SDKException as check_failed:
                 raise store_error(
                     f"{operation} failed: the connection was lost during the update and the "
@@ -96,11 +96,13 @@ def write_alone(
         raise database_error(operation, exc) from exc
 
 
-def run_alone(engine: Engine, held: HeldConnection | None, work: Callable[[Connection], T]) -> T:
-    """``work`` on the held connection if it is free, else on a connection from the pool."""
+def run_alone(
+    profile: EngineProfile, held: HeldConnection | None, work: Callable[[Connection], T]
+) -> T:
+    """``work`` on the held connection if it is free, else on a pooled one (``profile.connect``)."""
     connection = held.acquire() if held is not None else None
     if connection is None:
-        with connect_for_reads(engine) as pooled:
+        with profile.connect() as pooled:
             return work(pooled)
     assert held is not None
     succeeded = False
@@ -113,18 +115,17 @@ def run_alone(engine: Engine, held: HeldConnection | None, work: Callable[[Conne
 
 
 def write(
-    engine: Engine,
-    reader: Engine,
+    profile: EngineProfile,
     operation: str,
     work: Callable[[Connection], T],
     landed: Callable[[Connection, T], bool],
     *,
     retry_lost: bool = True,
 ) -> T:
-    """``work`` in one committed transaction on ``engine``, with the retries described above.
+    """``work`` in one committed transaction (``profile.begin``), with the retries described above.
 
     ``landed(connection, result)`` tells whether the database holds what ``work`` wrote; it runs
-    (on ``reader``) only when the outcome of COMMIT is unknown. ``retry_lost=False``: the write
+    only when the outcome of COMMIT is unknown. ``retry_lost=False``: the write
     was already tried once on a connection that was lost (``write_alone``), so it is not again.
     """
     conflicts = 0
@@ -132,7 +133,7 @@ def write(
     while True:
         done: list[T] = []  # holds the result once COMMIT is under way
         try:
-            with engine.connect() as connection, connection.begin():
+            with profile.begin() as connection:
                 done.append(work(connection))
             return done[0]
         except RowVanished as exc:
@@ -145,7 +146,7 @@ def write(
         except sa_exc.SQLAlchemyError as exc:
             if _connection_lost(exc):
                 if done:
-                    return _settle(reader, operation, exc, done[0], landed)
+                    return _settle(profile, operation, exc, done[0], landed)
                 if not reconnected:
                     reconnected = True
                     continue
@@ -157,7 +158,7 @@ def write(
 
 
 def _settle(
-    reader: Engine,
+    profile: EngineProfile,
     operation: str,
     lost: sa_exc.SQLAlchemyError,
     result: T,
@@ -165,7 +166,7 @@ def _settle(
 ) -> T:
     """After a lost COMMIT: the result if the write is in the database, else a clear error."""
     try:
-        done = read(reader, operation, lambda connection: landed(connection, result))
+        done = read(profile, operation, lambda connection: landed(connection, result))
     except SDKException as exc:  # the check itself failed
         raise store_error(
             f"{operation} failed: the connection was lost while committing and the outcome "

@@ -22,7 +22,7 @@ from zohocrmsdk.src.com.zoho.crm.api.record import ResponseWrapper as RecordsWra
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 from ...core.errors import TokenStoreError
-from ...core.model import token_table
+from ...core.model import ENCRYPTED_COLUMNS, hash_column, token_table
 from ...database.engine import build_engine, masked_url
 from ...database.migrations import current_revision, upgrade
 from ...sdk.state import preserved_sdk_state, reset_sdk_state
@@ -262,11 +262,10 @@ def _show_encrypted_row(store: SQLAlchemyTokenStore, url: str, say: _Printer) ->
         f"the store encrypts under key {store.key_fingerprints[0]} (a fingerprint, not the key):",
         "  as the database holds it (what a stolen dump or backup shows):",
     ]
-    for column in ("client_secret", "refresh_token", "access_token", "grant_token"):
+    for column in ENCRYPTED_COLUMNS:
         lines.append(f"    {column:<18} {_clipped(held[column])}")
-    lines.append(
-        f"    {'refresh_token_hash':<18} {_clipped(held['refresh_token_hash'])}  (HMAC, for lookups)"
-    )
+    refresh_hash = hash_column("refresh_token")
+    lines.append(f"    {refresh_hash:<18} {_clipped(held[refresh_hash])}  (HMAC, for lookups)")
     lines.append(
         f"    {'user_name':<18} {held['user_name']}  (user, client id, expiry, URLs stay readable)"
     )

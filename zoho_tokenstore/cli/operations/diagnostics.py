@@ -1,7 +1,7 @@
 """Is this database set up the way the store needs it? One named check per property, for ``doctor``.
 
 Each check says what it found in one line. They read and never write: SQLite files are opened
-read-only and a missing one is reported, not created (see ``existing_db``).
+read-only and a missing one is reported, not created (see ``database.existing``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from sqlalchemy.engine import URL, make_url
 from ...core.errors import database_error
 from ...core.model import TABLE_NAME, owned_tables, token_table
 from ...database.engine import masked_url
-from ...database.existing import missing_sqlite_file, open_existing, sqlite_file
+from ...database.existing import MissingDatabaseError, open_existing
 from ...database.migrations import current_revision, schema_problem, version_table
+from ...database.urls import database_file
 
 OK: Final = "ok"
 FAIL: Final = "FAIL"
@@ -52,14 +53,16 @@ class Check:
 
 
 def diagnose(url: str | URL, table_name: str = TABLE_NAME) -> list[Check]:
-    """Every check for the token table ``table_name`` at ``url``, in order; all pass or it is not ready."""
+    """Every check for the token table ``table_name`` at ``url``, in order; all pass or it is not ready.
+
+    A URL no command could use raises ``DatabaseURLError`` (``open_existing``): the caller's mistake,
+    as a bad table name is; a missing SQLite file fails the ``connect`` check.
+    """
     token_table(table_name)  # a bad name is the caller's mistake, not a failed check
-    missing = missing_sqlite_file(url)
-    if missing is not None:
-        return [
-            Check("connect", FAIL, f"no SQLite database file at {missing} (nothing was created)")
-        ]
-    engine = open_existing(url)
+    try:
+        engine = open_existing(url)
+    except MissingDatabaseError as exc:
+        return [Check("connect", FAIL, exc.error_message)]
     try:
         return list(_checks(engine, make_url(url), table_name))
     finally:
@@ -235,9 +238,9 @@ def check_journal(engine: Engine) -> Check:
 
 def check_file_mode(url: str | URL) -> Check:
     """SQLite: the database file and its ``-wal``/``-shm`` files are readable by their owner only."""
-    path = sqlite_file(url)
+    path = database_file(make_url(url))
     if path is None:
-        return Check("file mode", OK, "in-memory database: no file")
+        return Check("file mode", OK, "not an SQLite database: no file")
     loose = []
     for name in (path, f"{path}-wal", f"{path}-shm"):
         if not os.path.exists(name):

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 
 from ...core.codec import token_values_unchecked
-from ...core.model import COLUMN_NAMES
-
-#: Columns shown only masked: ``***`` plus at most the last 4 characters of a long value.
-SECRET_COLUMNS: Final = frozenset({"client_secret", "refresh_token", "access_token", "grant_token"})
+from ...core.expiry import parse_expiry
+from ...core.model import SECRET_COLUMNS, TokenRow, row_values
 
 Shown = dict[str, str | None]
 
@@ -29,20 +26,17 @@ def mask(value: str | None) -> str:
     return f"***{value[-4:]}"
 
 
-def masked_fields(token: OAuthToken | Mapping[str, Any]) -> Shown:
-    """Every column of a token or table row, secrets masked and empty values ``None`` (for JSON)."""
-    values = (
-        token_values_unchecked(token)
-        if isinstance(token, OAuthToken)
-        else {column: token[column] for column in COLUMN_NAMES}
-    )
+def masked_fields(token: OAuthToken | TokenRow) -> Shown:
+    """Every column of a token or table row, the secret ones (``SECRET_COLUMNS``) masked as ``mask``
+    does and empty values ``None`` (for JSON)."""
+    values = token_values_unchecked(token) if isinstance(token, OAuthToken) else row_values(token)
     return {
         column: None if value in (None, "") else mask(value) if column in SECRET_COLUMNS else value
         for column, value in values.items()
     }
 
 
-def token_line(token: OAuthToken | Mapping[str, Any], now_ms: int | None = None) -> str:
+def token_line(token: OAuthToken | TokenRow, now_ms: int | None = None) -> str:
     """One line for a person: who the token belongs to, which credentials it has, when it expires."""
     shown = masked_fields(token)
     return (
@@ -58,8 +52,9 @@ def expiry_text(expiry_time: str | None, now_ms: int | None = None) -> str:
     """``expires in N s``, ``expired N s ago`` or ``no expiry`` for the SDK's epoch milliseconds."""
     if not expiry_time:
         return "no expiry"
-    if not (expiry_time.isascii() and expiry_time.isdigit()):
+    expiry = parse_expiry(expiry_time)
+    if expiry is None:
         return "expiry unreadable"
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    left = (int(expiry_time) - now) // 1000
+    left = (expiry - now) // 1000
     return f"expires in {left} s" if left >= 0 else f"expired {-left} s ago"

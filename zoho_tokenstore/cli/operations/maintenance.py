@@ -8,16 +8,17 @@ WHERE clause what the caller saw, so a row changed in between (a refresh, a new 
 from __future__ import annotations
 
 import time
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import Engine, and_, delete, false, or_, select
 from sqlalchemy import exc as sa_exc
 
 from ...core.errors import database_error
-from ...core.model import TABLE_NAME, token_table
-from ...database.engine import connect_for_reads, write_engine
+from ...core.expiry import parse_expiry
+from ...core.model import TABLE_NAME, TokenRow, token_row, token_table
+from ...database.profile import EngineProfile
 
-Row = dict[str, Any]
+Row = TokenRow
 
 #: What makes a row impossible to use again, for ``--help`` and the docs.
 DEAD_ROW_RULE: Final = (
@@ -32,8 +33,8 @@ def list_rows(engine: Engine, table_name: str = TABLE_NAME, user: str | None = N
     if user is not None:
         query = query.where(table.c.user_name == user)
     try:
-        with connect_for_reads(engine) as connection:
-            return [dict(row) for row in connection.execute(query).mappings()]
+        with EngineProfile.of(engine).connect() as connection:
+            return [token_row(row) for row in connection.execute(query).mappings()]
     except sa_exc.SQLAlchemyError as exc:
         raise database_error("listing the tokens", exc) from exc
 
@@ -49,11 +50,11 @@ def find_row(
     table = token_table(table_name)
     column, value = (table.c.id, token_id) if token_id is not None else (table.c.user_name, user)
     try:
-        with connect_for_reads(engine) as connection:
+        with EngineProfile.of(engine).connect() as connection:
             row = connection.execute(select(table).where(column == value)).mappings().first()
     except sa_exc.SQLAlchemyError as exc:
         raise database_error("looking up the token", exc) from exc
-    return dict(row) if row is not None else None
+    return token_row(row) if row is not None else None
 
 
 def delete_row(engine: Engine, row: Row, table_name: str = TABLE_NAME) -> bool:
@@ -63,7 +64,7 @@ def delete_row(engine: Engine, row: Row, table_name: str = TABLE_NAME) -> bool:
     same_user = user.is_(None) if row["user_name"] is None else user == row["user_name"]
     statement = delete(table).where(table.c.id == row["id"], same_user)
     try:
-        with write_engine(engine).begin() as connection:
+        with EngineProfile.of(engine).begin() as connection:
             return connection.execute(statement).rowcount == 1
     except sa_exc.SQLAlchemyError as exc:
         raise database_error("deleting the token", exc) from exc
@@ -75,14 +76,15 @@ def is_dead(row: Row, now_ms: int) -> bool:
     A row with a grant token but no access token is kept: its one-time code may be unused (Zoho's
     expire within minutes, but the row does not say when it was issued). Once an access token
     exists the grant was spent, and without a refresh token an expired access token ends the row.
-    An access token without an expiry is kept: the SDK uses it until Zoho refuses it.
+    An access token without an expiry (or with one that is not an expiry, ``parse_expiry``) is
+    kept: the SDK uses it until Zoho refuses it.
     """
     if row["refresh_token"]:
         return False
     if not row["access_token"]:
         return not row["grant_token"]
-    expiry = row["expiry_time"]
-    return bool(expiry) and expiry.isascii() and expiry.isdigit() and int(expiry) < now_ms
+    expiry = parse_expiry(row["expiry_time"])
+    return expiry is not None and expiry < now_ms
 
 
 def purge(
@@ -101,10 +103,9 @@ def purge(
     table = token_table(table_name)
     candidates = select(table).where(table.c.refresh_token.is_(None)).order_by(table.c.id)
     try:
-        with write_engine(engine).begin() as connection:
-            dead = [
-                dict(r) for r in connection.execute(candidates).mappings() if is_dead(dict(r), now)
-            ]
+        with EngineProfile.of(engine).begin() as connection:
+            rows = [token_row(r) for r in connection.execute(candidates).mappings()]
+            dead = [row for row in rows if is_dead(row, now)]
             if dry_run:
                 return dead
             removed = []
