@@ -65,7 +65,11 @@ def _mistakes(tmp_path: Path) -> list[tuple[list[str], int, str]]:
         (["upgrade", "--url", f"sqlite:///{tmp_path}/no/such/dir.db"], 2, "no directory"),
         (["tokens", "--url", db, "--table", "Bad-Name"], 2, "not a lower-case identifier"),
         (["upgrade", "--url", db, "--revision", "nosuch"], 2, "Can't locate revision"),
-        (["import", "--url", db, "--from-table", "not a url"], 2, "error: the database URL could not be parsed"),
+        (
+            ["import", "--url", db, "--from-table", "not a url"],
+            2,
+            "error: the database URL could not be parsed",
+        ),
         (
             ["import", "--url", db, "--from-table", "mysql+mysqldb://u:pw@h/db"],
             2,
