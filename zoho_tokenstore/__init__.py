@@ -1,9 +1,5 @@
-"""SQLAlchemy-backed token store for the Zoho CRM Python SDK (``zohocrmsdk8_0``, ``7_0`` or ``6_0``).
-
-``store=SQLAlchemyTokenStore("sqlite:///zohooauth.db")`` at ``Initializer.initialize`` keeps the
-SDK's OAuth tokens in SQLite, PostgreSQL or MySQL/MariaDB; ``zoho-tokenstore upgrade`` creates the
-schema from the Alembic migrations that ship with the package.
-"""
+"""SQLAlchemy-backed token store for the Zoho CRM Python SDK (``zohocrmsdk8_0``, 7_0 or 6_0).
+Pass ``SQLAlchemyTokenStore(url)`` as ``store=`` to ``Initializer.initialize`` (docs/usage.md)."""
 
 from .sdk.generation import require_sdk
 

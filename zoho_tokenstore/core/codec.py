@@ -1,11 +1,5 @@
-"""Moves values between the SDK's ``OAuthToken`` and table rows, validating what goes in.
-
-Validation happens here, before any SQL, so every backend refuses the same values with the same clear
-message: SQLite would otherwise store over-long text, MariaDB in non-strict mode would truncate it,
-and PostgreSQL rejects NUL bytes with a driver error. A stored row whose ``expiry_time`` is not an
-expiry (``core.expiry``; written by something else than the store) is refused in the same way
-rather than handed to the SDK, whose ``int()`` would fail on it with a bare ``ValueError``.
-"""
+"""Moves values between the SDK's ``OAuthToken`` and table rows, validating them before any SQL
+so every backend refuses the same values the same way (docs/store-design.md)."""
 
 from __future__ import annotations
 
@@ -89,10 +83,8 @@ def check_stored_expiry(row: TokenRow, operation: str) -> None:
 
 
 def fill_empty_fields(token: OAuthToken, row: TokenRow, operation: str) -> None:
-    """Copy stored values into the fields of ``token`` that are unset, as the SDK's own stores do.
-
-    Filling the expiry from one that is not an expiry raises (``check_stored_expiry``).
-    """
+    """Copy stored values into the unset fields of ``token``, as the SDK's own stores do; a
+    stored expiry that is not an expiry raises (``check_stored_expiry``)."""
     current = token_values_unchecked(token)
     values = row_values(row)
     for column, set_field in _SETTERS.items():

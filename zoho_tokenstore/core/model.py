@@ -1,16 +1,5 @@
-"""The ``oauthtoken`` table as a typed SQLAlchemy 2.x declarative model: the one source of the schema.
-
-Column names are those of the SDK's ``DBStore`` so existing DBStore tables can be adopted. Each of
-the token's own columns declares its role once, in ``Column.info`` (a ``ColumnRole``: secret,
-encrypted, credential, looked up, lookup hash, longest value); every column list the package uses
-is derived from those (``COLUMN_NAMES``, ``SECRET_COLUMNS``, ``ENCRYPTED_COLUMNS`` and the others).
-The credential columns are wide enough for the Fernet ciphertext of the longest value the store
-accepts (``ciphertext_length``); the value limits themselves are in ``COLUMN_LENGTHS``. Lookups by
-a credential go through its keyed-hash column (see ``encryption``); the plaintext indexes that
-remain for stores without keys are hash indexes on PostgreSQL (no btree size limit) and prefix
-indexes on MySQL/MariaDB (whose utf8mb4 index key limit is 3072 bytes = 768 characters).
-The schema itself is created only by the Alembic revisions in ``migrations/``; a test proves they agree.
-"""
+"""The token and refresh-lease tables as typed SQLAlchemy declarative models: the one source
+of the schema and of every column list, from each column's declared role (docs/store-design.md)."""
 
 from __future__ import annotations
 
@@ -53,11 +42,10 @@ PLAINTEXT_INDEX_PREFIX: Final = 255
 
 
 def ciphertext_length(chars: int) -> int:
-    """Characters of the Fernet token of a ``chars``-character value (up to 4 UTF-8 bytes each).
-
-    Fernet: version (1) + timestamp (8) + IV (16) + AES-CBC with PKCS7 padding + HMAC (32) bytes,
-    then URL-safe base64 with padding.
-    """
+    """Characters of the Fernet token of a ``chars``-character value (up to 4 UTF-8 bytes each),
+    so a credential column is wide enough for the ciphertext of the longest value accepted."""
+    # Fernet: version (1) + timestamp (8) + IV (16) + AES-CBC with PKCS7 padding + HMAC (32)
+    # bytes, then URL-safe base64 with padding.
     raw = 1 + 8 + 16 + 16 * ((4 * chars) // 16 + 1) + 32
     return 4 * -(-raw // 3)
 
@@ -74,11 +62,8 @@ ROLE_INFO_KEY: Final = "zoho_tokenstore_role"
 
 @dataclass(frozen=True)
 class ColumnRole:
-    """What the package does with one of the token's own columns, declared once on the column.
-
-    Codec, encryption, lookups, display and import read these (through the lists derived below),
-    so a new column's rules cannot be forgotten in one of them. ``Column.info`` is not DDL.
-    """
+    """What the package does with one of the token's own columns, declared once in its ``info``
+    (not DDL), so codec, encryption, lookups, display and import cannot forget its rules."""
 
     #: The longest value the store accepts, in characters (``None``: the column's own length).
     value_length: int | None = None
@@ -130,10 +115,8 @@ class Base(DeclarativeBase):
 
 
 class OAuthTokenRow(Base):
-    """One user's OAuth credentials, as the SDK's ``OAuthToken`` holds them.
-
-    ``expiry_time`` is the SDK's string of epoch milliseconds, kept as text so it round-trips exactly.
-    """
+    """One user's OAuth credentials, as the SDK's ``OAuthToken`` holds them, in ``DBStore``'s
+    columns; ``expiry_time`` stays the SDK's text, so it round-trips exactly."""
 
     __tablename__ = TABLE_NAME
     __table_args__ = (
@@ -184,11 +167,8 @@ class OAuthTokenRow(Base):
 
 
 class RefreshLeaseRow(Base):
-    """A claim on refreshing one token: which worker refreshes it, and until when others wait.
-
-    Kept apart from the token row so the token table stays the SDK's ``DBStore`` columns. A row exists
-    only while a refresh runs (or until ``expires_at`` after a crash); see ``zoho_tokenstore.refresh.lease``.
-    """
+    """Which worker refreshes one token, and until when others wait; a table of its own so the
+    token table keeps ``DBStore``'s columns (docs/refresh-coordination.md)."""
 
     __tablename__ = TABLE_NAME + LEASE_SUFFIX
 
@@ -282,11 +262,8 @@ def hash_column(column: str) -> str:
 
 
 def token_row_class(name: str = TABLE_NAME) -> type[OAuthTokenRow]:
-    """The mapped class whose statements reach the token table ``name``: the model itself, or one
-    derived from it for another name (same columns, constraints and indexes; cached per name).
-
-    The store builds every statement from this class: ``select(cls)``, ``update(cls)``, and so on.
-    """
+    """The mapped class every statement on the token table ``name`` is built from: the model
+    itself, or one derived from it for another name (cached per name; docs/store-design.md)."""
     if name == TABLE_NAME:
         return OAuthTokenRow
     if not isinstance(name, str) or not TABLE_NAME_PATTERN.fullmatch(name):
@@ -297,10 +274,8 @@ def token_row_class(name: str = TABLE_NAME) -> type[OAuthTokenRow]:
 
 
 def owned_tables(name: str = TABLE_NAME) -> tuple[str, str]:
-    """Every table the store keeps for the token table ``name``: the tokens and their refresh leases.
-
-    What a host's autogenerate must leave alone and what a schema comparison must cover.
-    """
+    """Every table the store keeps for the token table ``name`` (tokens, refresh leases): what a
+    host's autogenerate must leave alone and what a schema comparison must cover."""
     return (name, name + LEASE_SUFFIX)
 
 
@@ -310,12 +285,8 @@ def token_table(name: str = TABLE_NAME) -> Table:
 
 
 def row_class_for_table(table: Table, class_name: str) -> type[OAuthTokenRow]:
-    """A subclass of the model mapped to ``table`` (concrete inheritance), which has the model's columns.
-
-    Statements built from it (``select``, ``insert``, ``update``, ``delete``) reach ``table`` only,
-    with its column types; the model's own mapping and metadata stay untouched. ``table`` must not
-    belong to the model's metadata, and one class per table suffices (callers cache it).
-    """
+    """A subclass of the model mapped to ``table`` (concrete inheritance), whose statements reach
+    only ``table``; ``table`` needs a MetaData of its own, and callers cache the class."""
     if table.metadata is OAuthTokenRow.metadata:
         raise ValueError("the table must belong to a MetaData of its own, not the model's")
     attributes = {"__table__": table, "__mapper_args__": {"concrete": True}}

@@ -1,13 +1,5 @@
-"""Gives a host's running Alembic migration ``alembic.context`` and ``alembic.op`` back after ours.
-
-``alembic.context`` and ``alembic.op`` forward to one running migration at a time. Our run, nested in
-a host's revision (``upgrade(op.get_bind())``), installs its own and removes them when it ends, so
-the host's revision could not use ``op`` afterwards and its env.py would fail on exit.
-
-Reach-in: Alembic has no public way to hand the modules back to an outer run (only entering a new
-``EnvironmentContext`` or ``Operations.context`` installs one), so this re-installs the outer
-objects with ``ModuleClsProxy._install_proxy``, the method those two call.
-"""
+"""Gives a host's running Alembic migration ``alembic.context`` and ``alembic.op`` back after
+ours, which removes them on exit; a reach-in (docs/sdk-generations.md lists why and its test)."""
 
 from __future__ import annotations
 

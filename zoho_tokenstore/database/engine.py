@@ -1,11 +1,5 @@
-"""Builds the SQLAlchemy ``Engine`` a store (and the migrations) run on, tuned per backend.
-
-Every backend: ``hide_parameters`` and no result rows in the log (``log_safety``). Servers: a bounded
-connect timeout and stall bounds, no ping per checkout (``store.transactions`` retries instead);
-MySQL/MariaDB: strict SQL mode; psycopg: no server-side prepared statements (PgBouncer). SQLite: WAL,
-``synchronous=FULL``, a busy timeout, ``BEGIN IMMEDIATE`` for writers, a new file mode 0600, files
-only. What the store reads back from such an engine is its ``EngineProfile`` (``database.profile``).
-"""
+"""Builds the SQLAlchemy ``Engine`` a store and the migrations run on, tuned per backend; the
+settings and their reasons are in docs/backends.md and docs/engines.md."""
 
 from __future__ import annotations
 
@@ -81,10 +75,8 @@ def build_engine(url: str | URL, **options: Any) -> Engine:
 
 
 def create_shared_engine(url: str | URL, **options: Any) -> Engine:
-    """The store's tuned engine, made safe for the application's own statements too.
-
-    Pass it to ``SQLAlchemyTokenStore(engine)`` and use it in the application (docs/engines.md).
-    """
+    """The store's tuned engine, made safe for the application's own statements too: pass it to
+    ``SQLAlchemyTokenStore(engine)`` and use it in the application (docs/engines.md)."""
     engine = build_engine(url, **options)
     if EngineProfile.of(engine).begin_sql is not None:
         # Statements commit by themselves on this engine (pysqlite's BEGIN off, MySQL sessions in

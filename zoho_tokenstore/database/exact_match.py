@@ -1,12 +1,5 @@
-"""Whether lookups on a token table are exact, case and trailing spaces included, on any backend.
-
-The SDK finds a user's token by comparing names and tokens for equality. Under a case-insensitive
-or PAD SPACE collation (MySQL/MariaDB defaults), a ``citext`` or ``CHAR`` column (PostgreSQL) or a
-``NOCASE``/``RTRIM`` column (SQLite), ``ALICE@x.com`` would find ``alice@x.com``'s token and a save
-would overwrite it. The check asks the database itself: it counts the distinct values among ``'a'``,
-``'A'`` and ``'a '`` compared the way each lookup column compares (a ``UNION`` with the column takes
-the column's type and collation), so it needs no per-backend rules and reads no rows.
-"""
+"""Whether lookups on a token table are exact (case and trailing spaces count), asked of the
+database itself, so one user's lookup never finds another's token (docs/engines.md)."""
 
 from __future__ import annotations
 
@@ -38,10 +31,8 @@ MYSQL_8_COLLATION: Final = "utf8mb4_0900_bin"
 
 
 def exact_match_problem(connection: Connection, table_name: str) -> str | None:
-    """What makes lookups on ``table_name`` inexact, with the fix; ``None`` if they are exact.
-
-    A missing table is not this check's concern (``None``): the schema check reports it.
-    """
+    """What makes lookups on ``table_name`` inexact, with the fix; ``None`` if they are exact or
+    the table is missing (the schema check reports that)."""
     if not inspect(connection).has_table(table_name):
         return None
     present = _column_types(connection, table_name)

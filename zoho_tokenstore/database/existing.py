@@ -1,12 +1,5 @@
-"""Opens a database that must already exist, for the tools that inspect or maintain it: the one
-opener of ``tokens``, ``current``, ``doctor``, ``delete``, ``purge``, ``import --from-table``, ``adopt``.
-
-The URL gets the checks every command makes (``usable_url``: parsable, a supported scheme, its driver
-installed), so each tool fails with the same message. ``build_engine`` creates a missing SQLite file
-(mode 0600) and switches it to WAL, which is right for a store and wrong for a look: a mistyped path
-would leave an empty database behind, and a diagnosis would report the journal mode it had just set.
-Here a missing file is an error, and a read-only look opens the file read-only.
-"""
+"""Opens a database that must already exist, for the tools that inspect or maintain it: one
+opener with every command's URL checks, which never creates a SQLite file (docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -25,15 +18,11 @@ class MissingDatabaseError(DatabaseURLError):
 
 
 def open_existing(url: str | URL, *, read_only: bool = True) -> Engine:
-    """An engine on the existing database at ``url``; SQLite files read-only unless ``read_only``
-    is false, and never created.
-
-    Raises ``DatabaseURLError`` naming the fix for a URL no command could use, and its subclass
-    ``MissingDatabaseError`` for a missing SQLite file. Server databases get ``build_engine``'s
-    settings (the same session the store would see), since connecting creates nothing there.
-    """
+    """An engine on the existing database at ``url``; a SQLite file is never created, and opened
+    read-only unless ``read_only`` is false. Raises ``DatabaseURLError`` naming the fix."""
     parsed = usable_url(url)
     if parsed.get_backend_name() != "sqlite":
+        # Connecting creates nothing on a server, so it gets the session the store would see.
         return build_engine(parsed)
     path = sqlite_file(parsed).path
     if not os.path.isfile(path):

@@ -1,9 +1,5 @@
-"""One connection a store keeps out of the pool for statements that commit by themselves.
-
-A pool checkout and check-in cost about as much Python time as a SQLite lookup itself; lookups and
-the save by id run on this connection instead, one thread at a time, through SQLAlchemy's own
-execution. Public APIs only: see ``docs/store-design.md`` for when it is given up and replaced.
-"""
+"""One connection a store keeps out of the pool for statements that commit by themselves: a
+checkout costs about as much as a SQLite lookup (docs/store-design.md has when it is replaced)."""
 
 from __future__ import annotations
 

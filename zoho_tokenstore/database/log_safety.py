@@ -1,14 +1,5 @@
-"""Keeps tokens out of SQLAlchemy's engine log, even when an application logs everything at DEBUG.
-
-``hide_parameters=True`` hides bound values, but at DEBUG (``echo="debug"`` or a ``sqlalchemy.engine``
-logger set to DEBUG) SQLAlchemy also logs every result row as ``Row (...)``: for this table, every
-stored token in clear. Our engines log statements (INFO) as configured, but never rows.
-
-Reach-in: SQLAlchemy has no public switch for row logging, and a ``logging.Filter`` on the logger
-an engine shares with the application's could not tell the store's rows from the application's
-without changing their text (``logging_token``); so the store's engines get their own
-``sqlalchemy.log.InstanceLogger`` (what ``echo`` sets as ``engine.logger``) with DEBUG shut off.
-"""
+"""Keeps tokens out of SQLAlchemy's engine log: the store's engines never log result rows, even
+at DEBUG where SQLAlchemy logs each one; a reach-in (docs/sdk-generations.md lists why)."""
 
 from __future__ import annotations
 

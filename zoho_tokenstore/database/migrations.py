@@ -1,13 +1,5 @@
-"""Runs the Alembic migrations that ship with the package, from a checkout or an installed wheel.
-
-The revisions live in the top-level ``migrations/`` folder of the source tree; the wheel carries the
-same folder as ``zoho_tokenstore/migrations`` (see ``pyproject.toml``), so ``zoho-tokenstore upgrade``
-works where there is no source tree at all.
-
-A host application with its own Alembic runs ours from one of its revisions on its own connection
-(``upgrade(op.get_bind())``), and keeps its autogenerate off our tables with ``include_name``
-(docs/host-alembic.md).
-"""
+"""Runs the Alembic migrations that ship with the package, from a checkout or an installed
+wheel, alone or inside a host application's own Alembic run (docs/host-alembic.md)."""
 
 from __future__ import annotations
 
@@ -48,6 +40,7 @@ IncludeName: TypeAlias = Callable[[str | None, str, Mapping[str, str | None]], b
 
 def migrations_path() -> Path:
     """The folder holding ``env.py`` and ``versions/``: inside the wheel, else the source tree's."""
+    # The wheel carries the top-level migrations/ as zoho_tokenstore/migrations (pyproject.toml).
     for candidate in (_PACKAGE_DIR / "migrations", _PACKAGE_DIR.parent / "migrations"):
         if (candidate / "env.py").is_file():
             return candidate
@@ -79,11 +72,8 @@ def head_revision() -> str:
 
 
 def current_revision(bind: Engine | Connection, table_name: str = TABLE_NAME) -> str | None:
-    """The revision the table is at, or ``None`` if it was never upgraded.
-
-    A version table still holding an earlier release's id reads as that revision's current id.
-    Given a ``Connection``, it reads there (inside the caller's transaction, if one is open).
-    """
+    """The revision the table is at (an earlier release's id read as its current one), or
+    ``None``; given a ``Connection``, read inside the caller's transaction if one is open."""
     with _connected(bind) as connection:
         options = {"version_table": version_table(table_name)}
         context = MigrationContext.configure(connection, opts=options)
@@ -92,10 +82,8 @@ def current_revision(bind: Engine | Connection, table_name: str = TABLE_NAME) ->
 
 
 def rename_legacy_revisions(connection: Connection, table_name: str = TABLE_NAME) -> None:
-    """Rewrite a version table that still records an earlier release's revision id.
-
-    Runs on the migration's own connection and transaction, before Alembic reads the version.
-    """
+    """Rewrite a version table that still records an earlier release's revision id, on the
+    migration's own connection and transaction, before Alembic reads the version."""
     table = version_table(table_name)
     if not inspect(connection).has_table(table):
         return
@@ -106,13 +94,8 @@ def rename_legacy_revisions(connection: Connection, table_name: str = TABLE_NAME
 
 
 def upgrade(bind: Bind, revision: str = "head", *, table_name: str = TABLE_NAME) -> None:
-    """Upgrade the database to ``revision``, by default the newest.
-
-    ``bind`` is a URL or an engine (migrated in one transaction of our own, committed), or a
-    ``Connection``: the migrations then run inside its open transaction, which the caller commits
-    or rolls back (e.g. ``upgrade(op.get_bind())`` in a host's Alembic revision); with none open,
-    in one of their own on it, committed.
-    """
+    """Upgrade the database to ``revision`` (default: the newest): a URL or engine in a transaction
+    of ours, a ``Connection`` inside its open transaction (docs/host-alembic.md)."""
     _run(bind, table_name, lambda config: command.upgrade(config, _revision_id(revision)))
 
 
@@ -122,12 +105,8 @@ def downgrade(bind: Bind, revision: str, *, table_name: str = TABLE_NAME) -> Non
 
 
 def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
-    """Alembic's ``include_name`` hook for a host application's ``env.py``: skip what is ours.
-
-    ``context.configure(..., include_name=include_name)`` keeps the host's autogenerate off the
-    ``oauthtoken`` table (and so its indexes and constraints) and off our version tables. For
-    stores with other table names, use ``include_name_for(...)``.
-    """
+    """Alembic's ``include_name`` hook for a host's ``env.py``: its autogenerate skips
+    ``oauthtoken`` and our version tables (others: ``include_name_for``; docs/host-alembic.md)."""
     return _include_name_for(TABLE_NAME)(name, type_, parent_names)
 
 

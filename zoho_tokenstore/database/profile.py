@@ -1,8 +1,5 @@
-"""What the store knows about its engine, computed once (``EngineProfile.of``) and passed down.
-
-Read like a SQLAlchemy ``Dialect``'s attributes, from the engine itself: its dialect, and what
-``build_engine`` recorded in its execution options. No registry keyed by engines, no listener per call.
-"""
+"""What the store knows about its engine, computed once (``EngineProfile.of``) from the engine
+itself and passed down, like a SQLAlchemy ``Dialect``'s attributes (docs/store-design.md)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""Reads a database URL before any engine exists: is it one the store can run on, and what does it need?
-
-Each problem becomes a ``DatabaseURLError`` whose message names the fix (the extra to install, the
-directory to create, the URL form to use) and never the URL's password. SQLite URLs are resolved to
-the file they name: an in-memory or temporary database lives inside one connection, so a pooled,
-thread-shared store cannot use it safely, and such URLs are refused.
-"""
+"""Reads a database URL before any engine exists: can the store run on it, what does it need?
+Each problem is a ``DatabaseURLError`` naming the fix, never the password (docs/engines.md)."""
 
 from __future__ import annotations
 
@@ -159,10 +154,8 @@ def database_file(url: URL) -> str | None:
 
 
 def create_private_file(target: SQLiteFile) -> None:
-    """Create the SQLite file with mode 0600 before SQLite does (it would honour the umask).
-
-    A missing directory or a path SQLite could not open becomes a ``DatabaseURLError`` naming it.
-    """
+    """Create the SQLite file with mode 0600 before SQLite does (it would honour the umask); a
+    missing directory or an unusable path becomes a ``DatabaseURLError`` naming it."""
     path = os.path.abspath(target.path)
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):

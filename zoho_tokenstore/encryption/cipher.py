@@ -1,14 +1,5 @@
-"""Encryption at rest: Fernet keys, the values they encrypt, and keyed hashes to find rows by.
-
-Every cryptographic operation comes from ``cryptography`` (``MultiFernet``, HKDF) and the standard
-library's HMAC; nothing here is hand-written cryptography.
-
-- Values are encrypted with ``MultiFernet``: always under the newest key, readable under any key.
-- Lookups never decrypt rows: each credential also gets an HMAC-SHA256 of its value, under a key
-  derived (HKDF) from each encryption key, in an indexed column. A lookup sends the hash under
-  every configured key, so rows written under an older key are found during a rotation.
-- Keys are named in messages by a fingerprint (another HKDF output), which reveals nothing of them.
-"""
+"""Encryption at rest: Fernet keys, the values they encrypt, and keyed hashes to find rows by,
+all from ``cryptography`` and the standard library's HMAC (docs/encryption.md)."""
 
 from __future__ import annotations
 
@@ -87,10 +78,8 @@ class TokenCipher:
         return self._newest.encrypt(value.encode("utf-8")).decode("ascii")
 
     def decrypt(self, stored: str) -> str:
-        """The plaintext of a stored value; a value written in plaintext is returned as it is.
-
-        Raises ``UnreadableValue`` when no configured key opens it.
-        """
+        """The plaintext of a stored value (one written in plaintext as it is); raises
+        ``UnreadableValue`` when no configured key opens it."""
         if not looks_encrypted(stored):
             return stored
         try:
@@ -133,11 +122,8 @@ class TokenCipher:
 # Not a TokenStoreError (an SDKException): the `except SDKException` of refresh-ahead and of the
 # write-outcome checks would swallow it on its way to the store, which names the row it is about.
 class UnreadableValue(Exception):
-    """A stored value is a Fernet token that none of the configured keys opens.
-
-    Raised while SQLAlchemy processes a result row, where the row's id is not known; the store turns
-    it into ``SDKException(TOKEN_STORE)`` naming the row (see ``store_error_for_unreadable``).
-    """
+    """A stored value is a Fernet token that none of the configured keys opens; raised mid-row,
+    so the store looks the row up to name it (``unreadable_row_id``, ``unreadable_row_error``)."""
 
     def __init__(self, fingerprints: Sequence[str]) -> None:
         super().__init__("no configured encryption key opens a stored value")

@@ -1,13 +1,5 @@
-"""Encrypted columns as a SQLAlchemy column type, and the statements' pieces that go with them.
-
-As in sqlalchemy-utils' ``StringEncryptedType``, encryption lives in a ``TypeDecorator``: every
-statement built on a store's table encrypts bound values and decrypts result rows during
-SQLAlchemy's own execution, so no code path can forget it. Keys belong to a store, so each store
-gets its own copy of the token table whose encrypted columns carry its ``TokenCipher``; the model
-keeps plain ``String(N)`` columns as the schema.
-
-Lookups match keyed hashes (``credential_match``); a write adds them (``with_lookup_hashes``).
-"""
+"""Encrypted columns as a SQLAlchemy column type, so no statement can skip encryption, and the
+statement pieces that go with them: keyed-hash lookups and writes (docs/encryption.md)."""
 
 from __future__ import annotations
 
@@ -49,11 +41,8 @@ _store_numbers = itertools.count(1)
 
 
 class EncryptedString(TypeDecorator[str]):
-    """A ``String`` whose values are stored as Fernet tokens under the store's keys.
-
-    Without a cipher (a store without keys) values pass through as they are, but a stored Fernet
-    token raises ``UnreadableValue`` instead of reaching the SDK as if it were a token.
-    """
+    """A ``String`` stored as Fernet tokens under the store's keys; without keys values pass
+    through, but a stored Fernet token raises ``UnreadableValue`` rather than reach the SDK."""
 
     impl = String
     cache_ok = True
@@ -84,11 +73,8 @@ class EncryptedString(TypeDecorator[str]):
 
 
 def keyed_table(table: Table, cipher: TokenCipher | None) -> Table:
-    """A copy of ``table`` for one store: same name, columns and roles; the columns whose role is
-    ``encrypted`` under ``cipher``.
-
-    Only for building statements (it is never created); it carries no indexes or constraints.
-    """
+    """A copy of ``table`` for one store's statements (never created: no indexes or constraints),
+    with the same columns and roles, the ``encrypted`` ones under ``cipher``."""
     columns = [
         Column(
             c.name,
@@ -119,11 +105,8 @@ def cipher_of(table: Table) -> TokenCipher | None:
 
 
 def credential_match(table: Table, column: str, name: str) -> ColumnElement[bool]:
-    """Finds a row by a credential's plaintext in one indexed statement.
-
-    With keys: the keyed hash under each configured key (rows written before a rotation), or the
-    value itself for rows written before encryption. Parameters come from ``credential_params``.
-    """
+    """Finds a row by a credential's plaintext in one indexed statement: its keyed hash under
+    each key, or the value for rows written before encryption (params: ``credential_params``)."""
     plain = type_coerce(table.c[column], String()) == bindparam(name, type_=String())
     cipher = cipher_of(table)
     if cipher is None:
@@ -145,10 +128,8 @@ def credential_params(table: Table, name: str, value: str) -> dict[str, str | No
 
 
 def with_lookup_hashes(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
-    """``values`` plus the keyed hash of every credential they set (NULL without keys).
-
-    Every write of a credential must go through this, so a hash never points at a replaced value.
-    """
+    """``values`` plus the keyed hash of every credential they set (NULL without keys); every
+    write of a credential goes through this, so a hash never points at a replaced value."""
     cipher = cipher_of(table)
     result = dict(values)
     for column in HASHED_COLUMNS:
@@ -165,10 +146,8 @@ def unreadable_row_id(
     where: ColumnElement[bool] | None,
     params: Mapping[str, Any],
 ) -> str | None:
-    """The id of the first row matching ``where`` that holds a value the table's cipher cannot open.
-
-    Only on the error path: result processing raised ``UnreadableValue``, which cannot say which row.
-    """
+    """The id of the first row matching ``where`` that the table's cipher cannot open: for the
+    error path, as the ``UnreadableValue`` raised in result processing cannot say which row."""
     cipher = cipher_of(table)
     raw = [type_coerce(table.c[name], String()).label(name) for name in ENCRYPTED_COLUMNS]
     query = select(table.c.id, *raw).order_by(table.c.id)

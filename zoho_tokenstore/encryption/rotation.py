@@ -1,12 +1,5 @@
-"""Rewrites every row under the newest key (first encryption, each rotation) or back to plaintext.
-
-Safe while applications use the table: rows are rewritten in batches, one short transaction each,
-and every row's UPDATE is conditional on the values it read (``WHERE`` each encrypted column still
-holds the ciphertext or plaintext read), so a token an application saved meanwhile is never
-overwritten with an older one; such a row is read again, under its lock, and retried. The batch
-reads take no locks, so applications wait for no more than one row's UPDATE. Interrupting loses at most the
-current batch (rolled back), and a re-run skips rows that are already done.
-"""
+"""Rewrites every row under the newest key (first encryption, each rotation) or back to
+plaintext, in short conditional batches, safe while the table is in use (docs/encryption.md)."""
 
 from __future__ import annotations
 
@@ -49,11 +42,8 @@ def rewrite_rows(
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_batch: Callable[[RewriteProgress], None] | None = None,
 ) -> RewriteProgress:
-    """Rewrite each row under ``cipher``'s newest key (or, with ``decrypt``, to plaintext).
-
-    ``on_batch`` is called after each committed batch (progress display). A row no configured key
-    opens stops the run with ``SDKException(TOKEN_STORE)`` naming it; batches before it stay done.
-    """
+    """Rewrite each row under ``cipher``'s newest key (or, with ``decrypt``, to plaintext),
+    calling ``on_batch`` after each committed batch; a row no key opens stops the run, naming it."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     table = token_table(table_name) if table_name else token_table()
@@ -163,11 +153,8 @@ def _rewrite_row(
 
 
 def refresh_statistics(engine: Engine, table_name: str | None = None) -> None:
-    """Re-analyze the table after a rewrite: the hash columns went from all NULL to all distinct.
-
-    Statistics taken before (an ``ANALYZE`` after the upgrade; SQLite never re-analyzes by itself)
-    make the planner scan the table for a lookup by token instead of using the hash index.
-    """
+    """Re-analyze the table after a rewrite, whose hash columns went from all NULL to all
+    distinct, so the planner uses the hash index for a lookup by token (docs/encryption.md)."""
     table = token_table(table_name) if table_name else token_table()
     name = engine.dialect.identifier_preparer.quote(table.name)
     statement = {
@@ -181,12 +168,8 @@ def refresh_statistics(engine: Engine, table_name: str | None = None) -> None:
 
 
 def scrub_sqlite(engine: Engine) -> bool | None:
-    """On SQLite, drop what a rewrite left behind: old values in freed pages and in the WAL.
-
-    Checkpoint, ``VACUUM`` (rebuilds the file from live rows only), checkpoint again truncating the
-    WAL. Returns whether the WAL could be emptied (not while another connection reads), or ``None``
-    on other backends, whose old row versions are the server's to reclaim (see docs/encryption.md).
-    """
+    """On SQLite, drop the old values a rewrite left in freed pages and the WAL; whether the WAL
+    could be emptied, or ``None`` on servers (their old row versions: docs/encryption.md)."""
     if engine.dialect.name != "sqlite":
         return None
     with engine.connect() as connection:

@@ -1,17 +1,5 @@
-"""Refresh-ahead: one refresh per token for every thread and process sharing the database.
-
-Zoho issues at most 10 access tokens per refresh token in 10 minutes, yet the SDK refreshes in every
-thread and process that sees a token within 5 s of expiry. The store refreshes first instead, once:
-
-- threads of one process queue on an in-process lock per token, holding nothing in the database;
-- the one thread that goes on claims the token's refresh lease (``refresh_lease``) in a short
-  committed transaction, refreshes through the SDK's own ``OAuthToken.refresh_access_token`` with
-  no connection or transaction open, then saves and releases in one more short transaction;
-- workers of other processes poll the row until it is fresh, or until the lease is released or
-  expires (a crashed holder's), and then claim it themselves.
-
-No session setting is changed on any connection. See ``docs/refresh-coordination.md``.
-"""
+"""Refresh-ahead: one refresh per token for every thread and process sharing the database, as
+Zoho limits refreshes and the SDK would refresh in each of them (docs/refresh-coordination.md)."""
 
 from __future__ import annotations
 
@@ -92,11 +80,8 @@ class RefreshAhead:
 
 
 class Refresher:
-    """Brings a stored row up to date before the SDK sees it: at most one refresh per expiry.
-
-    ``row_class`` is the store's mapped token class (``OAuthTokenRow`` or one derived from it for
-    another table name); every statement is built from it and its lease class.
-    """
+    """Brings a stored row up to date before the SDK sees it, at most one refresh per expiry; each
+    statement is built from ``row_class`` (the store's mapped token class) and its lease class."""
 
     def __init__(
         self, profile: EngineProfile, row_class: type[OAuthTokenRow], policy: RefreshAhead
@@ -107,11 +92,8 @@ class Refresher:
         self._threads = _KeyedLocks()
 
     def fresh(self, row: TokenRow) -> TokenRow:
-        """``row`` itself unless it is about to expire (no SQL, no HTTP); else the refreshed row.
-
-        Refreshing needs an initialised SDK (for the accounts URL and its settings); without one,
-        as in tools and plain store calls, the row is returned as read.
-        """
+        """``row`` itself unless it is about to expire (no SQL, no HTTP), else the refreshed row;
+        without an initialised SDK (tools, plain store calls) ``row`` is returned as read."""
         if not self._stale(row):
             return row
         url = _accounts_url(row)
@@ -213,10 +195,8 @@ class Refresher:
         return left is not None and left < self._margin_ms
 
     def _request(self, row: TokenRow, url: str) -> dict[str, str]:
-        """Ask Zoho for a new access token with the SDK's own code, in this thread, time-bounded.
-
-        The SDK parses the answer with this thread's initializer: the one ``find_token`` runs under.
-        """
+        """Ask Zoho for a new access token with the SDK's own code, in this thread, time-bounded;
+        the SDK parses the answer with the initializer ``find_token`` runs under, this thread's."""
         token = token_from_row(row, "refresh-ahead")
         seconds = self._policy.request_timeout_seconds
         try:
@@ -242,10 +222,8 @@ class _KeyedLocks:
 
     @contextmanager
     def hold(self, key: str, deadline: float) -> Iterator[bool]:
-        """Hold ``key``'s lock in the block; yields whether another thread held it first.
-
-        Raises ``LeaseWaitTimeout`` if it is not free by ``deadline`` (``time.monotonic()``).
-        """
+        """Hold ``key``'s lock in the block, yielding whether another thread held it first; raises
+        ``LeaseWaitTimeout`` if it is not free by ``deadline`` (``time.monotonic()``)."""
         with self._guard:
             lock, users = self._locks.setdefault(key, (threading.Lock(), [0]))
             users[0] += 1
@@ -283,12 +261,8 @@ def _accounts_url(row: TokenRow) -> str | None:
 
 
 def _usable_or_raise(row: TokenRow, error: SDKException) -> TokenRow:
-    """Fall back to the stored token while the SDK would still use it as is; otherwise raise.
-
-    A token more than 5 s from expiry still works, so a failed early refresh costs nothing and is
-    retried on the next read. An expired one cannot be used: returning it would make every worker
-    retry the same refresh on its own (the burst this module exists to stop), so the error surfaces.
-    """
+    """Fall back to the stored token while the SDK would still use it (a failed early refresh
+    costs nothing); raise for an expired one, lest every worker retry the refresh on its own."""
     left = _ms_left(row)
     if row["access_token"] and left is not None and left >= SDK_REFRESH_MARGIN_MS:
         logger.warning("refresh-ahead failed; using the still valid token: %s", error.code)

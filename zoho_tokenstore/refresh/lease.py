@@ -1,15 +1,5 @@
-"""The refresh lease: which worker refreshes a token, claimed and released in short transactions.
-
-Every statement here is its own short transaction that commits at once, so nothing is held (no
-pooled connection, no open transaction, no row lock, no SQLite write lock, no session state) while
-the holder waits for Zoho. That also makes it safe behind PgBouncer in transaction pooling mode.
-
-- ``claim``: insert the lease row unless one exists (first writer wins), after deleting an expired
-  one (a crashed holder's); in the same transaction, read the token row as it is now.
-- ``save_and_release``: write the refreshed columns and delete the holder's lease, in one transaction.
-- ``release``: delete the holder's lease after a failed refresh.
-- ``read``: the token row and its lease, if any, in one SELECT (what waiting workers poll).
-"""
+"""The refresh lease: which worker refreshes a token, claimed and released in transactions that
+commit at once, so nothing is held while Zoho answers (docs/refresh-coordination.md)."""
 
 from __future__ import annotations
 
@@ -66,11 +56,8 @@ class RefreshLeases:
     def claim(
         self, token_id: str, holder: str, expires_at: int, take_over: str | None = None
     ) -> LeaseState | None:
-        """Claim the lease as ``holder``; on success the token row as it is now, else ``None``.
-
-        ``take_over`` names the holder of an expired lease to delete first (a crashed worker's).
-        A race lost to another worker's claim returns ``None``, never an error.
-        """
+        """Claim the lease as ``holder``, first deleting ``take_over``'s expired one: the token row
+        as it is now, or ``None`` if another worker won the race (never an error)."""
         try:
             with self._profile.begin() as connection:
                 if take_over is not None:
@@ -92,10 +79,8 @@ class RefreshLeases:
         return LeaseState(row, holder=holder, expires_at=expires_at)
 
     def save_and_release(self, token_id: str, holder: str, changes: Mapping[str, str]) -> None:
-        """Store the refreshed columns and end the holder's lease, in one transaction.
-
-        Saved even if the lease was taken over meanwhile: the new token is valid either way.
-        """
+        """Store the refreshed columns and end the holder's lease in one transaction, even if the
+        lease was taken over meanwhile: the new token is valid either way."""
         with self._profile.begin() as connection:
             # with_lookup_hashes: a new refresh token must be found by its own hash.
             table = cast(Table, self._rows.__table__)

@@ -1,14 +1,9 @@
-"""Which Zoho CRM SDK generation is installed: exactly one of zohocrmsdk8_0, 7_0 or 6_0.
-
-Every generation installs the same top-level package ``zohocrmsdk``, so two in one environment
-overwrite each other's files (a tree mixed from both, which uninstalling either breaks). The
-package therefore depends on no SDK (``zoho-tokenstore[sdk8]``, ``[sdk7]`` or ``[sdk6]`` picks one)
-and reports a missing, unsupported or doubled SDK here. Standard library only: this runs before
-anything imports ``zohocrmsdk``.
-"""
+"""Which Zoho CRM SDK generation is installed: exactly one of zohocrmsdk8_0, 7_0 or 6_0 works.
+All install ``zohocrmsdk``, so the package depends on none of them (docs/sdk-generations.md)."""
 
 from __future__ import annotations
 
+# Standard library only: this runs before anything imports zohocrmsdk.
 import functools
 import importlib.metadata
 import importlib.util
@@ -76,11 +71,8 @@ def installed_sdk_distributions() -> tuple[SdkDistribution, ...]:
 
 
 def sdk_problem(distributions: Sequence[SdkDistribution], *, importable: bool = True) -> str | None:
-    """Why the store cannot run with these SDK distributions, or ``None`` if it can.
-
-    ``importable`` says whether ``zohocrmsdk`` can be imported at all: an SDK copied in without
-    package metadata has no distribution, and is accepted as it is.
-    """
+    """Why the store cannot run with these SDK distributions, or ``None`` if it can; ``importable``:
+    whether ``zohocrmsdk`` imports at all (an SDK copied in without metadata is accepted)."""
     names = ", ".join(f"{d.name} {d.version}" for d in distributions)
     if len(distributions) > 1:
         return (
@@ -109,11 +101,8 @@ def installed_sdk_problem() -> str | None:
 
 
 def require_sdk() -> None:
-    """At import: fail with install lines if no SDK is installed; warn if it cannot work.
-
-    A doubled or unsupported SDK only warns here (the command line should still start, to
-    diagnose); constructing a store raises (``check_sdk``).
-    """
+    """At import: fail with install lines if no SDK is installed; only warn if it cannot work, so
+    the command line still starts to diagnose it (constructing a store raises: ``check_sdk``)."""
     problem = installed_sdk_problem()
     if problem is None:
         return

@@ -1,12 +1,5 @@
-"""A timeout on the SDK's own OAuth token request, in the calling thread only.
-
-The SDK's ``OAuthToken.refresh_access_token`` posts with ``requests.post`` and no timeout
-(``oauth_token.py``), so a token endpoint that never answers blocks its thread and keeps its socket
-forever. Running it on a helper thread and giving up on it leaks both. Instead, the SDK module's
-``requests`` name is pointed at a thin proxy (once, on first use) whose ``post`` adds the timeout
-that ``request_timeout`` set for the current thread. Every other call, and every other thread,
-reaches ``requests`` unchanged; the SDK still builds, sends and parses the exchange itself.
-"""
+"""A timeout on the SDK's own OAuth token request, in the calling thread only, as the SDK posts
+with none; a reach-in (docs/sdk-generations.md lists why and how)."""
 
 from __future__ import annotations
 
@@ -44,10 +37,8 @@ class _TimedRequests:
 
 @contextmanager
 def request_timeout(seconds: float) -> Iterator[None]:
-    """Within the block, the SDK's token requests from this thread time out after ``seconds``.
-
-    The bound applies to connecting and to each wait for response data (``requests``' timeout).
-    """
+    """Within the block, the SDK's token requests from this thread time out after ``seconds``,
+    for connecting and for each wait for response data (``requests``' timeout)."""
     _install()
     previous = getattr(_local, "seconds", None)
     _local.seconds = seconds

@@ -1,16 +1,5 @@
-"""The SDK initializer a token lookup runs for, on every SDK generation.
-
-``Initializer.switch_user`` builds a new initializer and looks its token up at once. zohocrmsdk8_0
-makes it the thread's initializer first; zohocrmsdk7_0 and 6_0 only afterwards, so during that
-first lookup ``Initializer.get_initializer()`` still returns the previous one, with the previous
-environment (accounts URL) and SDK settings. Refresh-ahead must refresh for the user being switched
-to, so it takes the new initializer from ``switch_user``'s frame while that call is running. This is
-only consulted on a refresh (not on a plain read), and it finds nothing on 8_0 that
-``get_initializer()`` did not already return.
-
-Reach-in: the SDK offers no hook for the initializer being switched to, so this reads
-``switch_user``'s local ``initializer`` (through ``inspect``'s public frame API).
-"""
+"""The SDK initializer a token lookup runs for, on every generation: during ``switch_user``, the
+new one, which 7_0 and 6_0 make current only later; a reach-in (docs/sdk-generations.md)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
-"""``revoke_token(id)``: what ``OAuthToken.revoke(id)`` does, on every SDK generation.
-
-zohocrmsdk7_0 and 6_0 build ``OAuthToken()`` with no arguments inside ``revoke``, which raises
-``MANDATORY VALUE ERROR`` before the store is ever asked, so their ``revoke`` cannot work with any
-store. This does the same steps as zohocrmsdk8_0's: look the token up by id in the initialized
-SDK's store, then post its refresh token to the accounts server's revoke endpoint. Like the SDK, it
-leaves the row in place (``OAuthToken.remove()`` deletes it).
-"""
+"""``revoke_token(id)``: what ``OAuthToken.revoke(id)`` does, on every SDK generation, as that
+of 7_0 and 6_0 fails before any store is asked (docs/sdk-generations.md)."""
 
 from __future__ import annotations
 
@@ -16,11 +10,8 @@ from zohocrmsdk.src.com.zoho.crm.api.util.constants import Constants
 
 
 def revoke_token(token_id: str) -> bool:
-    """Revoke the stored token ``token_id`` at Zoho; ``False`` if no refresh token is stored for it.
-
-    Uses the current SDK initializer's store and accounts URL, as ``OAuthToken.revoke`` does, and
-    raises as it does: an ``SDKException`` as is, anything else wrapped in one.
-    """
+    """Revoke the stored token ``token_id`` at Zoho, with the current initializer's store and
+    accounts URL, raising as ``OAuthToken.revoke`` does; ``False`` if no refresh token is stored."""
     try:
         initializer = Initializer.get_initializer()
         if initializer is None:

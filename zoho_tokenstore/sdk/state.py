@@ -1,10 +1,5 @@
-"""The Zoho SDK's process-wide state: forget it for a clean start, and put a caller's back afterwards.
-
-``Initializer.initialize`` keeps the SDK's configuration in class attributes (``Initializer``, a
-thread-local for ``switch_user``, ``Utility``'s module caches) and sets the ``SDKLogger`` logger's
-level, so anything that runs the SDK against the stand-in inside someone's process (the demo, the
-``zoho_standin`` fixture) snapshots that state first and restores it when done.
-"""
+"""The Zoho SDK's process-wide state: forget it for a clean start, and put a caller's back
+afterwards, so the demo and ``zoho_standin`` leave the caller's SDK setup as it was."""
 
 from __future__ import annotations
 

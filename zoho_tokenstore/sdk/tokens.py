@@ -1,9 +1,5 @@
-"""A blank ``OAuthToken`` for the store to fill from a row, built through the SDK's constructor.
-
-The constructor refuses a token without a credential or id, yet it is the only public way to get
-every field the SDK reads back (``merge_objects`` copies them all, ``get_token`` reads ``find_user``).
-So this passes a placeholder id and clears it: every field unset, ``find_user`` at its default.
-"""
+"""A blank ``OAuthToken`` for the store to fill from a row, built through the SDK's constructor
+with a placeholder id it then clears; a reach-in (docs/sdk-generations.md lists why)."""
 
 from __future__ import annotations
 

@@ -1,14 +1,5 @@
-"""``SQLAlchemyTokenStore``: the SDK's ``TokenStore`` on SQLite, PostgreSQL or MySQL/MariaDB.
-
-Each call is one short transaction, so one store is safe to share between threads. Lone statements
-that commit by themselves run on a connection the store keeps out of the pool for one thread at a
-time (``held_connection``); everything else on pooled connections. Every statement is built from
-the mapped class ``OAuthTokenRow`` (or the class derived from it for another table name), with
-bound parameters, and runs through SQLAlchemy's own execution, so events, logging and column types
-apply to all of them. A lookup is one SELECT, one round trip; a save by id one UPDATE, alone where
-it commits by itself (one round trip), else in a transaction. See ``docs/store-design.md``, and
-``shared/reference/SDK-CONTRACT.md`` for how the SDK calls us.
-"""
+"""``SQLAlchemyTokenStore``: the SDK's ``TokenStore`` on SQLite, PostgreSQL or MySQL/MariaDB, each
+call a short transaction so threads can share it (docs/store-design.md, sdk-contract-notes.md)."""
 
 from __future__ import annotations
 
@@ -197,11 +188,8 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     # -- the SDK's TokenStore interface -----------------------------------------------------
 
     def find_token(self, token: OAuthToken) -> OAuthToken | None:
-        """Find the stored row for ``token`` and fill its empty fields in place; ``None`` if none.
-
-        Match order: id, user name, access token (only without client id/secret), then grant or
-        refresh token (only with client id and secret). Returns ``token`` itself, as the SDK needs.
-        """
+        """Find the stored row for ``token`` and fill its empty fields in place; ``token`` itself,
+        as the SDK needs, or ``None`` (match order: docs/sdk-contract-notes.md)."""
         token = require_token(token, "find_token")
         query = self._lookup(token_values_unchecked(token))
         if query is None:
@@ -225,11 +213,8 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         return token_from_row(self._fresh("find_token_by_id", row), "find_token_by_id")
 
     def save_token(self, token: OAuthToken) -> None:
-        """Update the token's row (by id, else by the find_token criteria) or insert a new one.
-
-        ``None`` fields never erase stored values. A new row gets a random id, set on ``token``. A
-        concurrent insert of the same user is caught by the unique user_name and becomes an update.
-        """
+        """Update the token's row (by id, else as ``find_token`` matches) or insert one with a new
+        random id set on ``token``; ``None`` erases nothing; a same-user race becomes an update."""
         operation = "save_token"
         token = require_token(token, operation)
         self._check_open()
@@ -419,14 +404,8 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         return with_lookup_hashes(self._table, given)
 
     def _save_in(self, connection: Connection, values: Values, update_first: bool) -> Saved:
-        """Within the caller's write transaction: update the token's row, or insert one.
-
-        With an id, one UPDATE usually does it (``_update_if_nothing_to_fill``; skipped when
-        ``update_first`` is false, as it just matched nothing). Otherwise the row is located (by
-        id, else by the find_token criteria), then updated; or a row is inserted. An UPDATE that
-        finds its located row gone (deleted meanwhile by another transaction) retries the save in
-        a new transaction.
-        """
+        """Within the caller's write transaction: update the token's row (first by id alone, unless
+        ``update_first`` is false; else once located) or insert one (docs/store-design.md)."""
         row = self._row_class
         changes = self._changes(values)
         token_id = values["id"]
@@ -455,7 +434,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             check_stored_expiry(stored, "save_token")
         located = update(row).where(row.id == stored["id"]).values(changes)
         if connection.execute(located).rowcount != 1:
-            raise RowVanished
+            raise RowVanished  # deleted meanwhile by another transaction: retried in a new one
         return str(stored["id"]), stored
 
     def _holds(self, connection: Connection, row_id: str, values: Values) -> bool:

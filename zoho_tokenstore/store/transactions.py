@@ -1,23 +1,5 @@
-"""Runs the store's reads and writes, and decides what a failed one may safely try again.
-
-The pool does not ping a connection before each use (a round trip per call). A pooled connection
-that died meanwhile (server restart, killed connection, idle timeout) is found out by the call
-itself, which SQLAlchemy reports as ``connection_invalidated``; the pool then replaces every
-connection older than that failure. Lone statements run on the store's held connection when it
-is free (``held_connection``), otherwise on a pooled one. So:
-
-- a read (one SELECT, idempotent) that meets a dead connection is retried once on a fresh one;
-- a write transaction whose connection is lost before its COMMIT was sent never committed (the
-  server rolls back what a dead connection leaves open), so it is retried once from the start;
-- a write whose connection is lost *during* COMMIT may or may not have committed. It is not
-  repeated: the row is read back on a fresh connection, and the call succeeds only if the row
-  holds what was written; otherwise it fails and says the write did not happen;
-- a save that is one UPDATE runs alone where a lone statement commits by itself (one round trip
-  instead of BEGIN, UPDATE, COMMIT); if its connection is lost the row is read back, and only a
-  write found missing is run again (in a transaction), which is safe as it sets the same values;
-- conflicts a fresh transaction resolves (unique races, deadlocks, lock wait timeouts, a row
-  deleted under an UPDATE) are retried up to ``WRITE_ATTEMPTS`` times in all.
-"""
+"""Runs the store's reads and writes, and decides what a failed one may safely try again, since
+no connection is pinged before use (each case: docs/store-design.md, "Dead connections")."""
 
 from __future__ import annotations
 
@@ -70,19 +52,14 @@ def write_alone(
     work: Callable[[Connection], bool],
     landed: Callable[[Connection], bool],
 ) -> bool | None:
-    """One statement that commits by itself: whether it did its work (``work``'s answer), or
-    ``None`` if its connection was lost and the write is not in the database.
-
-    On a connection lost mid-statement the outcome is unknown: ``landed`` reads the row back on a
-    fresh connection; if the write is there it counts as done, otherwise it did not happen and
-    the caller may run it again (it sets the same values, so a late duplicate changes nothing).
-    A conflict a transaction would retry (deadlock, lock wait timeout) returns ``False``: the
-    caller's transaction does the work instead.
-    """
+    """One statement that commits by itself: whether it did its work, or ``None`` if its connection
+    was lost and ``landed`` finds the write missing, so the caller may run it again."""
     try:
         return run_alone(profile, held, work)
     except sa_exc.SQLAlchemyError as exc:
         if _connection_lost(exc):
+            # Outcome unknown: read the row back. A write found missing may run again; it sets
+            # the same values, so a late arrival of the first changes nothing.
             try:
                 return True if read(profile, operation, landed, held) else None
             except SDKException as check_failed:
@@ -91,7 +68,7 @@ def write_alone(
                     "outcome could not be checked; the write may or may not have happened",
                     cause=check_failed,
                 ) from exc
-        if is_retryable(exc):
+        if is_retryable(exc):  # a deadlock or lock wait timeout: the caller's transaction retries
             return False
         raise database_error(operation, exc) from exc
 
@@ -122,14 +99,10 @@ def write(
     *,
     retry_lost: bool = True,
 ) -> T:
-    """``work`` in one committed transaction (``profile.begin``), with the retries described above.
-
-    ``landed(connection, result)`` tells whether the database holds what ``work`` wrote; it runs
-    only when the outcome of COMMIT is unknown. ``retry_lost=False``: the write
-    was already tried once on a connection that was lost (``write_alone``), so it is not again.
-    """
+    """``work`` in one committed transaction (``profile.begin``), retried as docs/store-design.md
+    says; ``landed(connection, result)`` checks a COMMIT whose outcome is unknown."""
     conflicts = 0
-    reconnected = not retry_lost
+    reconnected = not retry_lost  # retry_lost=False: write_alone already lost one connection
     while True:
         done: list[T] = []  # holds the result once COMMIT is under way
         try:

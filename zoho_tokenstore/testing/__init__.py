@@ -1,8 +1,5 @@
 """An offline Zoho for tests: a stand-in for Zoho's accounts and CRM servers on 127.0.0.1.
-
-In pytest, ask for the ``zoho_standin`` fixture (a ``StandInKit``); elsewhere use ``running_kit``
-or ``StandInZoho`` directly. See docs/testing-kit.md.
-"""
+In pytest use the ``zoho_standin`` fixture, elsewhere ``running_kit`` (docs/testing-kit.md)."""
 
 from ..sdk.state import preserved_sdk_state, reset_sdk_state
 from .kit import StandInKit, running_kit

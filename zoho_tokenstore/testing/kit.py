@@ -1,8 +1,5 @@
-"""``StandInKit``: a running stand-in Zoho plus what a test needs to point the SDK at it and look back.
-
-The ``zoho_standin`` pytest fixture (``pytest_plugin``) hands one to each test; ``running_kit`` is
-the same without pytest.
-"""
+"""``StandInKit``: a running stand-in Zoho plus what a test needs to point the SDK at it and look
+back; ``zoho_standin`` gives one to each test, ``running_kit`` does so without pytest."""
 
 from __future__ import annotations
 
@@ -23,12 +20,8 @@ DEFAULT_ZGID: Final = "10000001"
 
 
 class StandInKit:
-    """A running ``StandInZoho`` with one registered user, and the SDK's log recorded.
-
-    ``server`` is the stand-in itself: add users (``add_user``), make access tokens expire
-    (``expires_in``, ``invalidate_access_tokens``), count calls. ``initialize_sdk`` points the
-    real SDK at it; ``requests`` and ``calls`` say what it received.
-    """
+    """A running ``StandInZoho`` (``server``) with one registered user and the SDK's log recorded;
+    ``initialize_sdk`` points the real SDK at it, ``requests`` and ``calls`` show what it got."""
 
     def __init__(self, server: StandInZoho, workdir: Path, sdk_log: SdkLogRecorder) -> None:
         self.server = server
@@ -65,11 +58,8 @@ class StandInKit:
     def initialize_sdk(
         self, store: Any, token: OAuthToken | None = None, *, logger: Any = None
     ) -> OAuthToken:
-        """``Initializer.initialize`` against the stand-in with ``store``; returns the SDK's token.
-
-        ``token`` defaults to a fresh grant for ``user`` (a first login). The SDK's field metadata
-        goes under ``workdir``, never into the working directory.
-        """
+        """``Initializer.initialize`` against the stand-in with ``store`` (``token``: by default
+        a first login for ``user``); field metadata goes under ``workdir``. Returns the token."""
         token = token if token is not None else self.grant_token()
         resources = self.workdir / "sdk-resources"
         resources.mkdir(parents=True, exist_ok=True)

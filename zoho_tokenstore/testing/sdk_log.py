@@ -1,10 +1,5 @@
-"""Records what the Zoho SDK logs: the only trace a failing ``save_token`` leaves.
-
-The SDK swallows an exception from ``store.save_token`` and logs ``logger.error(msg, ex)`` with no
-``%s`` (oauth_token.py), so formatting that record fails: stock handlers print "--- Logging error
----" and pytest's capture handler re-raises it as a TypeError that hides the real error. A logger
-filter runs before any handler, so it can keep the raw call and hand on a message that formats.
-"""
+"""Records what the Zoho SDK logs, the only trace a failing ``save_token`` leaves, and defuses its
+malformed error call so that handlers can format it (docs/testing-kit.md)."""
 
 from __future__ import annotations
 
@@ -31,11 +26,8 @@ class SdkLogEntry:
 
 
 class SdkLogRecorder(logging.Filter):
-    """A filter on the ``SDKLogger`` logger that records every call and defuses malformed ones.
-
-    With ``swallow_errors`` the error records stop here (recorded, never printed), as the demo
-    wants; otherwise every record goes on to the handlers with a message that formats.
-    """
+    """A filter on the ``SDKLogger`` logger that records every call and defuses malformed ones;
+    with ``swallow_errors`` (the demo) error records stop here, recorded but never printed."""
 
     def __init__(self, *, swallow_errors: bool = False) -> None:
         super().__init__()
@@ -67,10 +59,8 @@ class SdkLogRecorder(logging.Filter):
         return errors
 
     def describe_errors(self) -> str:
-        """One error call a line with the raw arguments' reprs, for a developer's test output.
-
-        Unlike ``SdkLogEntry.describe`` this shows exception texts, whatever a store put there.
-        """
+        """One error call a line with the raw arguments' reprs, for a developer's test output:
+        unlike ``SdkLogEntry.describe`` it shows exception texts, whatever a store put there."""
         return "\n".join(f"{e.msg} {e.args!r}" for e in self.errors)
 
 

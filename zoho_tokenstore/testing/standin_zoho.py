@@ -1,13 +1,5 @@
-"""A local stand-in for Zoho's accounts and CRM servers, for tests (yours too) and the offline demo.
-
-This is never a real Zoho server and never talks to one. It binds 127.0.0.1 on an ephemeral
-port and answers just the endpoints that the Zoho SDK (``zohocrmsdk8_0``, ``7_0`` or ``6_0``) calls
-when it exchanges a grant code, refreshes or revokes a token, resolves the current user, and reads
-Leads, under the CRM API version of the installed SDK (``/crm/v8/``, ``/crm/v7/``, ``/crm/v6/``).
-Responses mimic the shape of Zoho's (including HTTP 200 for OAuth errors) so the real SDK can drive
-it unchanged.
-Only the standard library is used. Tokens and secrets are never logged.
-"""
+"""A local stand-in for Zoho's accounts and CRM servers on 127.0.0.1, for tests (yours too) and
+the offline demo: never a real Zoho, but shaped like one so the real SDK drives it unchanged."""
 
 from __future__ import annotations
 
@@ -198,13 +190,13 @@ def _crm_error(code: str, message: str) -> dict[str, Any]:
 
 
 class StandInZoho:
-    """A thread-safe local stand-in for Zoho accounts + CRM, for tests and the offline demo.
+    """A thread-safe local stand-in for Zoho accounts + CRM, for tests and the offline demo; tests
+    usually get one from the ``zoho_standin`` fixture (``StandInKit.server``).
 
-    Tests usually get one through the ``zoho_standin`` pytest fixture (``StandInKit.server``).
-
-    ``clock`` returns seconds and decides access-token expiry; tests may pass a fake one.
-    ``api_versions`` are the CRM API versions answered (default: the installed SDK's only), so
-    applications on several SDK generations can share one stand-in.
+    Args:
+        clock: returns seconds and decides access-token expiry; tests may pass a fake one.
+        api_versions: the CRM API versions answered (default: the installed SDK's only), so
+            applications on several SDK generations can share one stand-in.
     """
 
     DEFAULT_CLIENT_ID = DEFAULT_CLIENT_ID
@@ -296,11 +288,8 @@ class StandInZoho:
     def initialize_sdk(
         self, token: Any, store: Any, resource_path: str, logger: Any = None
     ) -> None:
-        """``Initializer.initialize`` pointed at this stand-in, with bounded CRM timeouts.
-
-        Field metadata goes under ``resource_path`` (the SDK's default is the working directory);
-        ``logger`` defaults to an SDK logger that writes no file.
-        """
+        """``Initializer.initialize`` pointed at this stand-in, with bounded CRM timeouts; field
+        metadata goes under ``resource_path``, and by default ``logger`` writes no file."""
         Initializer.initialize(
             environment=self.environment(),
             token=token,
@@ -395,11 +384,8 @@ class StandInZoho:
 
     @property
     def token_delay_seconds(self) -> float:
-        """Seconds the token endpoint waits before answering (0: none; ``math.inf``: silent).
-
-        A client that hangs up meanwhile gets no answer, and nothing is issued. Calls counts
-        ``token:delayed`` when a request starts waiting and ``token:unanswered`` when its client left.
-        """
+        """Seconds the token endpoint waits before answering (0: none; ``math.inf``: silent); a
+        client hanging up meanwhile is issued nothing (``calls``: ``token:unanswered``)."""
         with self._lock:
             return self._token_delay_s
 
@@ -449,7 +435,7 @@ class StandInZoho:
         """Answer one request; returns the HTTP status and JSON body."""
         with self._lock:
             if method == "POST" and path == TOKEN_PATH:
-                return HTTPStatus.OK, self._token(params)
+                return HTTPStatus.OK, self._token(params)  # OAuth errors too, as Zoho answers
             if method == "POST" and path == REVOKE_PATH:
                 return HTTPStatus.OK, self._revoke(params)
             name = self._crm_endpoint(path) if method == "GET" else None
