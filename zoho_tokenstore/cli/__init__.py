@@ -1,10 +1,5 @@
-"""The ``zoho-tokenstore`` command: one module per command group, each with a ``register()``.
-
-A new command group is a new module here plus one line in ``COMMAND_MODULES``, so parallel work on
-different commands never edits the same file. Every failure ends as one ``error:`` line on stderr
-with its exit status (``common.EXIT_STATUSES``), never a traceback: the commands raise only
-``TokenStoreError`` (see ``common.command_handler``), whose ``exit_status`` says which.
-"""
+"""The ``zoho-tokenstore`` command: one module per command group, each with a ``register()``,
+so work on different commands never edits the same file (docs/store-design.md, "Layers")."""
 
 from __future__ import annotations
 

@@ -84,10 +84,8 @@ _USERINFO_PASSWORD: Final = re.compile(r"://[^/@:?#]*:([^/@?#]*)@")
 
 
 class Commands(Protocol):
-    """The top-level subparsers handed to each command module: what ``add_subparsers()`` returns.
-
-    A protocol, because the standard library names that class only privately (``_SubParsersAction``).
-    """
+    """The top-level subparsers each command module adds its commands to (``add_subparsers()``);
+    a protocol, because the standard library names that class only privately."""
 
     def add_parser(
         self,
@@ -185,11 +183,8 @@ def safe_text(exc: BaseException | str, args: argparse.Namespace) -> str:
 
 
 def redact(text: str, url: str) -> str:
-    """``text`` without the password of ``url``: as typed, percent-encoded or decoded.
-
-    Passwords of 4 characters or more are masked wherever they appear; shorter ones only inside a
-    ``user:password@`` (masking every "a" of a message would make it unreadable).
-    """
+    """``text`` without the password of ``url``, as typed, percent-encoded or decoded, so no message
+    leaks it; a short one only inside ``user:password@`` (see ``_MASK_ANYWHERE_FROM``)."""
     forms = _password_forms(url)
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(f":{form}@", ":***@")
@@ -227,19 +222,14 @@ def database_url(args: argparse.Namespace) -> URL:
 
 
 def checked_url(text: str) -> URL:
-    """``text`` as a URL: parsable, a supported scheme, its driver installed; else ``UsageError``.
-
-    The messages are the store's own (``usable_url``), so every command and the store say the same.
-    """
+    """``text`` as a URL (parsable, a supported scheme, its driver installed), else ``UsageError``;
+    the store's own check (``usable_url``), so every command and the store say the same."""
     return usable_url(text)  # a DatabaseURLError is a UsageError already
 
 
 def existing_database(url: str | URL, *, read_only: bool) -> Engine:
-    """The engine on the existing database at ``url`` (``open_existing``: the URL checked as every
-    command checks it, nothing created); a URL or a missing file that stops it is a ``UsageError``.
-
-    ``read_only`` opens SQLite in read-only mode, so inspecting a file never changes it.
-    """
+    """The engine on the existing database at ``url``: checked as every command checks it, nothing
+    created (``open_existing``); ``read_only`` keeps a SQLite file unchanged while inspected."""
     return open_existing(url, read_only=read_only)  # a DatabaseURLError is a UsageError already
 
 

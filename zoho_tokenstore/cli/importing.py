@@ -78,11 +78,8 @@ def register(commands: Commands) -> None:
 
 
 def open_target_store(args: argparse.Namespace) -> SQLAlchemyTokenStore:
-    """The store the import writes through: the one place that decides how it is constructed.
-
-    With keys in ``$ZOHO_TOKENSTORE_ENCRYPTION_KEYS`` it encrypts what it writes, as the
-    applications' store will (none: values are written as they are, as before).
-    """
+    """The store the import writes through, built only here: with keys in the environment it
+    encrypts what it writes, as the applications' store will (docs/importing.md, "Encryption")."""
     return SQLAlchemyTokenStore(
         url_of(args),
         table_name=table_of(args),

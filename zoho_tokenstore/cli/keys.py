@@ -1,8 +1,5 @@
-"""``keygen``, ``encrypt``, ``decrypt``: encryption keys and rewriting the stored tokens under them.
-
-Keys come from ``$ZOHO_TOKENSTORE_ENCRYPTION_KEYS`` (comma-separated, newest first), never from the
-command line, where they would land in shell history and process listings.
-"""
+"""``keygen``, ``encrypt``, ``decrypt``: make keys and rewrite the stored tokens under them. Keys
+come from ``$ZOHO_TOKENSTORE_ENCRYPTION_KEYS``, not the command line (shell history, ``ps``)."""
 
 from __future__ import annotations
 

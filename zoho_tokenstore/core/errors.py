@@ -1,9 +1,5 @@
-"""The package's one error type, ``TokenStoreError``: the SDK's ``SDKException(code="TOKEN_STORE")``.
-
-The SDK's ``SDKException`` appends ``str(cause)`` to its message, and a driver's message can quote
-bound values (tokens). So the cause is attached after construction and chained with ``raise ... from``:
-debuggers still see it, while the message says only what failed and the driver's error code.
-"""
+"""The package's one error type, ``TokenStoreError`` (an ``SDKException(code="TOKEN_STORE")``), and
+database failures told by kind and driver code, never by a value a driver's message may quote."""
 
 from __future__ import annotations
 

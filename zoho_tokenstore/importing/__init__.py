@@ -1,9 +1,5 @@
-"""Importing tokens from the SDK's FileStore, DBStore and other ``oauthtoken`` tables; adopting in place.
-
-Reading (``filestore``, ``table``), deciding (``plan``), writing (``apply``), reporting (``report``)
-and renaming an old table out of the way (``adopt``) are separate modules; ``cli/importing.py``
-strings them together.
-"""
+"""Importing tokens from the SDK's FileStore, DBStore and other ``oauthtoken`` tables, and adopting
+a table in place, so no user has to consent again; one module per step (docs/store-design.md)."""
 
 from .adopt import AdoptionRefusedError, check_adoptable, default_backup_name, take_over
 from .apply import apply_plan, target_rows

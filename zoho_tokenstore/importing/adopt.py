@@ -1,9 +1,5 @@
-"""Adopting an old store's table in place: keep it under a backup name, then create ours under its name.
-
-The old table (DBStore's ``oauthtoken``, the blog's, another store's) is renamed, never changed or
-dropped; our schema is created by the migrations; the caller then imports from the backup. Should
-that fail, ``undo_adoption`` drops the new (empty or rolled-back) table and renames the old one back.
-"""
+"""Adopting an old store's table in place: keep it, unchanged, under a backup name and create ours
+under its name, to import the backup into; ``undo_adoption`` puts it back if that fails."""
 
 from __future__ import annotations
 
@@ -35,10 +31,8 @@ def default_backup_name(table_name: str) -> str:
 def check_adoptable(
     engine: Engine, table_name: str, backup_name: str, where: str | None = None
 ) -> None:
-    """Raise ``AdoptionRefusedError`` with the reason and the way out, unless adoption can go ahead.
-
-    ``where`` names the database in messages (default: the engine's URL, password masked).
-    """
+    """Raise ``AdoptionRefusedError`` with the reason and the way out, unless adoption can go ahead;
+    ``where`` names the database in messages (default: the engine's URL, password masked)."""
     where = where or masked_url(engine)
     if not BACKUP_NAME_PATTERN.fullmatch(backup_name):
         raise AdoptionRefusedError(f"the backup name {backup_name!r} is not a plain identifier")

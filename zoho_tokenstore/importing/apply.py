@@ -1,13 +1,5 @@
-"""Carries out a plan in ONE transaction on the store's own engine: every planned row lands, or none.
-
-``SQLAlchemyTokenStore.save_token`` locates and writes one row at a time (three statements per row):
-100,000 rows took 200 s on SQLite. The plan has already located every row, so this writes them in
-batches of executemany ``INSERT``/``UPDATE`` statements on the store's writer engine and table,
-inside one transaction, reporting progress between batches. Every credential written gets its keyed
-lookup hash (``with_lookup_hashes``), as in the store's own saves, so an encrypted store finds it. The values were validated by the
-store's own ``value_problem`` while planning; the table's primary key and unique ``user_name`` still
-guard against a row written by someone else meanwhile (the whole import then rolls back).
-"""
+"""Carries out a plan in ONE transaction on the store's own engine and table: every planned row
+lands, or none; in executemany batches, as ``save_token`` row by row was too slow (importing.md)."""
 
 from __future__ import annotations
 
@@ -34,23 +26,15 @@ Progress = Callable[[int, int], None]
 
 
 def store_table(store: SQLAlchemyTokenStore, table_name: str) -> Table:
-    """The store's own table object, so statements built on it get whatever its columns do.
-
-    A store whose columns carry a type of their own (encryption as a ``TypeDecorator``) then
-    encrypts the imported values and decrypts the target's rows here too. Falls back to the
-    model's table for the name.
-    """
+    """The store's own table (else the model's), so statements built on it encrypt and decrypt
+    exactly as the store's columns do."""
     table = getattr(store, "_table", None)
     return table if isinstance(table, Table) else token_table(table_name)
 
 
 def target_rows(store: SQLAlchemyTokenStore, table_name: str) -> list[TokenRow]:
-    """The target table's rows as they stand, read in one statement (the plan is made against them).
-
-    Encrypted values are decrypted on read, so the plan compares plaintext with plaintext. A row the
-    store's keys cannot open (or any encrypted row, for a store without keys) raises the store's
-    ``SDKException(TOKEN_STORE)`` naming the row and the keys tried, never a value.
-    """
+    """The target table's rows, decrypted, in one statement, for the plan to compare with; a row the
+    keys cannot open raises the store's error naming the row and the keys tried, never a value."""
     table = store_table(store, table_name)
     try:
         with store.engine.connect() as connection:
@@ -91,10 +75,8 @@ def apply_plan(
 
 
 def _update(connection: Connection, table: Table, rows: list[Values]) -> None:
-    """Update rows by id; a ``None`` value leaves the stored one alone, as ``save_token`` does.
-
-    Each credential set gets its lookup hash too (``with_lookup_hashes``; NULL without keys).
-    """
+    """Update rows by id, each credential set with its lookup hash (NULL without keys); a ``None``
+    value leaves the stored one alone, as ``save_token`` does."""
     by_columns: dict[tuple[str, ...], list[dict[str, str | None]]] = {}
     for values in rows:
         changes = with_lookup_hashes(

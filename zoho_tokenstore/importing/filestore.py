@@ -1,11 +1,5 @@
-"""Reads the SDK's ``FileStore`` CSV exactly as the SDK wrote it, without changing the file.
-
-The SDK writes a header (``id, user_name, …, redirect_uri, api_domain``; old versions had no
-``api_domain``), one row per save with ``None`` as an empty field, values quoted by Python's ``csv``
-when they hold commas, quotes or line breaks, and every row ended by ``\\r\\n``. It rewrites the whole
-file on each save, so a crash or a concurrent writer leaves a row cut short: such rows are listed
-as unreadable instead of being imported with a truncated token.
-"""
+"""Reads the SDK's ``FileStore`` CSV exactly as the SDK wrote it, without changing the file; a row
+a crash or a concurrent writer cut short is listed as unreadable, never imported truncated."""
 
 from __future__ import annotations
 

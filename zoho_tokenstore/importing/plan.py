@@ -1,18 +1,5 @@
-"""The import plan: which source rows land, as inserts or updates, and which are set aside, skipped or refused.
-
-Rules (documented for users in ``docs/importing.md``):
-
-- A row the source could not read whole, or with no refresh, grant or access token, is skipped.
-- A row with a value the store cannot keep is refused, with each offending column named.
-- One row per user: rows of one user are those with the same ``user_name``; a row without one
-  belongs to the user whose row has the same refresh token (a refresh token is issued to one user).
-  The most recent row wins: the latest ``expiry_time`` (the SDK sets it on every exchange and
-  refresh), then a row holding a refresh token, then the row later in the source. The others are
-  set aside and listed.
-- The target may already hold the user (a re-run, or users who moved already): identical values are
-  left alone, older values are updated, and more recent ones in the target are kept.
-- Ids are kept when usable and unique; otherwise a new id is given and the change listed.
-"""
+"""The import plan: which source rows land, as inserts or updates, and which are set aside, skipped
+or refused, by the rules docs/importing.md gives users (one row per user, the most recent wins)."""
 
 from __future__ import annotations
 

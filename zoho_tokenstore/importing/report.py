@@ -1,8 +1,5 @@
-"""The plan as a person reads it: every set-aside, skipped and refused row, new ids, and a summary.
-
-Only labels (line or row numbers), ids, user names and column names are shown: never a token, a
-client secret, nor a refused value.
-"""
+"""The plan as a person reads it: every set-aside, skipped and refused row, new ids, and a summary;
+it shows labels, ids, user names and column names, never a token, a secret or a refused value."""
 
 from __future__ import annotations
 

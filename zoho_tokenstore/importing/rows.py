@@ -1,9 +1,5 @@
-"""What every import source yields: rows of the model's token columns (``COLUMN_NAMES``, DBStore's ten),
-and rows it could not read.
-
-A source only reads; it never judges. Turning raw values into storable ones (and refusing the rest)
-is the plan's job, so a FileStore file and a table are held to exactly the same rules.
-"""
+"""What every import source yields: raw rows of DBStore's ten columns, and rows it could not read;
+judging the values is the plan's job, so a FileStore file and a table meet the same rules."""
 
 from __future__ import annotations
 

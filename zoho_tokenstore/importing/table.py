@@ -1,10 +1,5 @@
-"""Reads any table with DBStore's ten columns (DBStore, the blog's SQLite store, other stores), read-only.
-
-A source URL is opened as every tool opens an existing database (``database.existing.open_existing``:
-the same URL checks as every command, SQLite files read-only with no WAL switch, nothing created),
-and only one ``SELECT`` of the ten columns is ever sent. Rows come in the order the SDK's stores
-gave their ids (``max(id)+1``): numeric ids by number, then the others.
-"""
+"""Reads any table with DBStore's ten columns (DBStore, the blog's SQLite store, others), never
+changing it: opened as every command opens a database, then one ``SELECT`` of the ten columns."""
 
 from __future__ import annotations
 
@@ -26,11 +21,8 @@ class NotATokenTableError(TokenStoreError, ValueError):
 def read_table(
     source: str | URL | Engine, table_name: str = "oauthtoken", where: str | None = None
 ) -> SourceRead:
-    """Every row of ``table_name`` (a URL's database, or behind an engine), ordered as described above.
-
-    ``where`` names the source in messages (default: its URL, password masked). A URL no command
-    could use, or a missing SQLite file, raises ``DatabaseURLError`` (``open_existing``).
-    """
+    """Every row of ``table_name`` at a URL (opened by ``open_existing``) or behind an engine, in id
+    order; ``where`` names the source in messages (default: its URL, password masked)."""
     engine = source if isinstance(source, Engine) else open_existing(source)
     where = where or masked_url(source)
     try:

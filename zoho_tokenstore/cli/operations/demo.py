@@ -1,10 +1,5 @@
-"""``zoho-tokenstore demo``: the whole token lifecycle in seconds, offline, with the real Zoho SDK.
-
-The SDK talks to the local stand-in Zoho server (no account, no internet) and keeps its tokens in a
-``SQLAlchemyTokenStore``. Each step prints what happened and what is stored, secrets masked. The
-demo user keeps one row: a re-run logs in again and the store updates that row (same id). The
-calling process's SDK state (initializer, caches, SDK logger) is as it was when the demo returns.
-"""
+"""``zoho-tokenstore demo``: the whole token lifecycle in seconds, offline, with the real Zoho SDK
+and a stand-in Zoho, so a newcomer sees the store work without an account (docs/demo.md)."""
 
 from __future__ import annotations
 
@@ -58,11 +53,8 @@ def run_demo(
     out: TextIO | None = None,
     encryption_keys: Sequence[str | bytes] | None = None,
 ) -> DemoReport:
-    """Migrate ``url``, then log in, call the API, expire, refresh and restart against the stand-in.
-
-    With ``encryption_keys`` the store encrypts, and the login step also shows the row as the
-    database holds it (ciphertext, lookup hashes) beside what the SDK gets.
-    """
+    """Migrate ``url``, then log in, call the API, expire, refresh and restart against the stand-in;
+    with ``encryption_keys`` the login step also shows the row as stored (ciphertext, hashes)."""
     say = _Printer(out)
     report = DemoReport(url=masked_url(url))
     keys = list(encryption_keys) if encryption_keys else None

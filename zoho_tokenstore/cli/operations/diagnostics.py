@@ -1,8 +1,5 @@
-"""Is this database set up the way the store needs it? One named check per property, for ``doctor``.
-
-Each check says what it found in one line. They read and never write: SQLite files are opened
-read-only and a missing one is reported, not created (see ``database.existing``).
-"""
+"""Is this database set up the way the store needs it? One named check per property, for ``doctor``;
+each says what it found in one line, and they only read (docs/cli.md, "doctor")."""
 
 from __future__ import annotations
 
@@ -53,11 +50,8 @@ class Check:
 
 
 def diagnose(url: str | URL, table_name: str = TABLE_NAME) -> list[Check]:
-    """Every check for the token table ``table_name`` at ``url``, in order; all pass or it is not ready.
-
-    A URL no command could use raises ``DatabaseURLError`` (``open_existing``): the caller's mistake,
-    as a bad table name is; a missing SQLite file fails the ``connect`` check.
-    """
+    """Every check of the token table ``table_name`` at ``url``, in order; all pass or not ready.
+    A bad URL or table name raises ``ValueError``; a missing SQLite file fails ``connect``."""
     token_table(table_name)  # a bad name is the caller's mistake, not a failed check
     try:
         engine = open_existing(url)

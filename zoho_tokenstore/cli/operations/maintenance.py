@@ -1,9 +1,5 @@
-"""Operator tasks on the token table: list, delete one user's or id's token, purge dead tokens.
-
-Not part of the SDK's interface (the store is): these are for the ``zoho-tokenstore`` command and
-for applications' own housekeeping. Every write is one transaction, and a delete re-checks in its
-WHERE clause what the caller saw, so a row changed in between (a refresh, a new login) survives.
-"""
+"""Operator tasks on the token table (list, delete, purge dead tokens), for the command and for
+applications' housekeeping; each delete re-checks what was read, so a row changed since stays."""
 
 from __future__ import annotations
 
@@ -71,19 +67,15 @@ def delete_row(engine: Engine, row: Row, table_name: str = TABLE_NAME) -> bool:
 
 
 def is_dead(row: Row, now_ms: int) -> bool:
-    """True for a row nothing can use again: see ``DEAD_ROW_RULE``.
-
-    A row with a grant token but no access token is kept: its one-time code may be unused (Zoho's
-    expire within minutes, but the row does not say when it was issued). Once an access token
-    exists the grant was spent, and without a refresh token an expired access token ends the row.
-    An access token without an expiry (or with one that is not an expiry, ``parse_expiry``) is
-    kept: the SDK uses it until Zoho refuses it.
-    """
+    """True for a row nothing can use again (``DEAD_ROW_RULE``), so ``purge`` deletes it; what it
+    keeps, and why, is in docs/cli.md ("purge")."""
     if row["refresh_token"]:
         return False
     if not row["access_token"]:
+        # An unused grant code may still be exchanged; the row does not say when it was issued.
         return not row["grant_token"]
     expiry = parse_expiry(row["expiry_time"])
+    # No expiry, or one that cannot be read: nothing shows the access token expired, so it stays.
     return expiry is not None and expiry < now_ms
 
 
@@ -94,11 +86,8 @@ def purge(
     dry_run: bool = False,
     now_ms: int | None = None,
 ) -> list[Row]:
-    """Delete the dead rows (or, with ``dry_run``, only find them) and return them, in one transaction.
-
-    Each delete repeats the conditions on the values read, so a row refreshed or re-saved meanwhile
-    is kept and not reported.
-    """
+    """Delete the dead rows (or, with ``dry_run``, only find them) and return them, in one
+    transaction that keeps a row refreshed or re-saved meanwhile."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
     table = token_table(table_name)
     candidates = select(table).where(table.c.refresh_token.is_(None)).order_by(table.c.id)
@@ -110,6 +99,8 @@ def purge(
                 return dead
             removed = []
             for row in dead:
+                # The conditions again, on the values read: a row refreshed or re-saved meanwhile
+                # no longer matches, so it is kept and not reported.
                 unchanged = [table.c[name] == row[name] for name in ("access_token", "expiry_time")]
                 statement = delete(table).where(
                     table.c.id == row["id"],
