@@ -54,14 +54,19 @@ def build_engine(url: str | URL, **options: Any) -> Engine:
             # Lone statements commit by themselves (a lookup is one round trip, no ROLLBACK on the
             # held connection); write transactions begin explicitly (``EngineProfile.begin``).
             connect_args["autocommit"] = True
+    connect_args.update(options.get("connect_args", {}))
+    begin_sql = _begin_sql(backend, connect_args)
     kwargs: dict[str, Any] = {
         "hide_parameters": True,
+        # MySQL autocommit sessions hold no transaction at check-in (writers end theirs): the
+        # pool's reset ROLLBACK would be a round trip for nothing.
+        **({"pool_reset_on_return": None} if begin_sql == "BEGIN" else {}),
         **options,
-        "connect_args": {**connect_args, **options.get("connect_args", {})},
+        "connect_args": connect_args,
     }
     engine = hide_result_rows(_create_engine(parsed, kwargs))
     built = BuiltEngine(
-        begin_sql=_begin_sql(backend, kwargs["connect_args"]),
+        begin_sql=begin_sql,
         recycle_seconds=_recycle_seconds(options.get("pool_recycle", -1)),
         can_lend_a_connection=_can_lend_a_connection(
             engine, options.get("max_overflow", _DEFAULT_MAX_OVERFLOW)
