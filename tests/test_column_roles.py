@@ -151,5 +151,5 @@ def test_import_reads_exactly_the_model_columns(db_url: URL, empty_db_url: URL) 
     assert tuple(source_row.values) == COLUMN_NAMES
     with SQLAlchemyTokenStore(db_url, refresh_ahead=False) as store:
         store.save_token(make_token(**values))
-        [target_row] = target_rows(store, "oauthtoken")
+        [target_row] = target_rows(store)
     assert tuple(target_row) == COLUMN_NAMES

@@ -277,7 +277,7 @@ def test_a_lookup_by_token_with_two_keys_is_an_index_search_on_every_backend(
     with SQLAlchemyTokenStore(db_url, encryption_keys=[KEY_2, KEY_1]) as store:
         for n in range(2000):
             store.save_token(full_token(n))
-        table = store._table  # the store's own keyed table: the statement it runs
+        table = store.table  # the store's own keyed table: the statement it runs
         probe = fields_of(full_token(7))["refresh_token"]
         query = sa.select(table).where(credential_match(table, "refresh_token", "value")).limit(1)
         compiled = query.compile(dialect=store.engine.dialect)

@@ -267,13 +267,13 @@ def test_all_or_nothing_a_conflicting_write_leaves_the_target_as_it_was(
     path = tmp_path / "sdk_tokens.csv"
     write_filestore(path, [row(n) for n in range(1, 2001)] + [row(2001)])
     with SQLAlchemyTokenStore(db_url) as store:
-        plan = make_plan(read_filestore(path), target_rows(store, "oauthtoken"))
+        plan = make_plan(read_filestore(path), target_rows(store))
         assert len(plan.inserts) == 2001
         # Another process saves user 2001 between planning and writing: the last batch collides.
         store.save_token(full_token(2001, id="elsewhere"))
         before = rows()
         with pytest.raises(SDKException) as raised:
-            apply_plan(store, "oauthtoken", plan)
+            apply_plan(store, plan)
     assert raised.value.code == "TOKEN_STORE"
     assert "nothing was written" in raised.value.error_message
     assert rows() == before

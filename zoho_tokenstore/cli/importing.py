@@ -164,9 +164,9 @@ def _run(
     args: argparse.Namespace, store: SQLAlchemyTokenStore, read: SourceRead, *, dry_run: bool
 ) -> int:
     print(f"Importing from {read.description} into {where(args)}")
-    plan = make_plan(read, target_rows(store, table_of(args)))
+    plan = make_plan(read, target_rows(store))
     if not dry_run:
-        apply_plan(store, table_of(args), plan, _progress_printer(sys.stderr))
+        apply_plan(store, plan, _progress_printer(sys.stderr))
     return _report(plan, dry_run=dry_run, wrote=not dry_run)
 
 

@@ -3,7 +3,7 @@ statement pieces that go with them: keyed-hash lookups and writes (docs/encrypti
 
 from __future__ import annotations
 
-import itertools
+import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -36,8 +36,6 @@ from .cipher import TokenCipher, UnreadableValue, looks_encrypted
 
 #: Where a store's table keeps its cipher (``None``: a store without keys).
 CIPHER_INFO_KEY: Final = "zoho_tokenstore_cipher"
-
-_store_numbers = itertools.count(1)
 
 
 class EncryptedString(TypeDecorator[str]):
@@ -95,7 +93,7 @@ def keyed_row_class(table_name: str, cipher: TokenCipher | None) -> type[OAuthTo
     """A mapped class for one store: the model's class for ``table_name``, its encrypted columns
     carrying ``cipher`` (derived with ``model.row_class_for_table``; one per store, as keys are)."""
     table = keyed_table(token_table(table_name), cipher)
-    return row_class_for_table(table, f"OAuthTokenRow_{table.name}_store{next(_store_numbers)}")
+    return row_class_for_table(table, f"OAuthTokenRow_{table.name}_{uuid.uuid4().hex}")
 
 
 def cipher_of(table: Table) -> TokenCipher | None:

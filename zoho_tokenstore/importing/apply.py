@@ -11,7 +11,7 @@ from sqlalchemy import exc as sa_exc
 
 from ..core.codec import Values
 from ..core.errors import database_error
-from ..core.model import COLUMN_NAMES, TokenRow, token_row, token_table
+from ..core.model import COLUMN_NAMES, TokenRow, token_row
 from ..database.profile import EngineProfile
 from ..encryption.cipher import UnreadableValue, unreadable_row_error
 from ..encryption.columns import unreadable_row_id, with_lookup_hashes
@@ -25,17 +25,10 @@ BATCH_ROWS: Final = 2000
 Progress = Callable[[int, int], None]
 
 
-def store_table(store: SQLAlchemyTokenStore, table_name: str) -> Table:
-    """The store's own table (else the model's), so statements built on it encrypt and decrypt
-    exactly as the store's columns do."""
-    table = getattr(store, "_table", None)
-    return table if isinstance(table, Table) else token_table(table_name)
-
-
-def target_rows(store: SQLAlchemyTokenStore, table_name: str) -> list[TokenRow]:
+def target_rows(store: SQLAlchemyTokenStore) -> list[TokenRow]:
     """The target table's rows, decrypted, in one statement, for the plan to compare with; a row the
     keys cannot open raises the store's error naming the row and the keys tried, never a value."""
-    table = store_table(store, table_name)
+    table = store.table
     try:
         with store.engine.connect() as connection:
             try:
@@ -48,13 +41,11 @@ def target_rows(store: SQLAlchemyTokenStore, table_name: str) -> list[TokenRow]:
         raise database_error("reading the target table", exc) from exc
 
 
-def apply_plan(
-    store: SQLAlchemyTokenStore, table_name: str, plan: Plan, progress: Progress | None = None
-) -> None:
+def apply_plan(store: SQLAlchemyTokenStore, plan: Plan, progress: Progress | None = None) -> None:
     """Write the plan's inserts and updates in one transaction; on any error nothing is written."""
     if not plan.changes:
         return
-    table = store_table(store, table_name)
+    table = store.table
     total = plan.changes
     done = 0
     try:

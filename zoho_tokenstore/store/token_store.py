@@ -176,6 +176,12 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         """The engine the store runs on (for diagnostics and tests)."""
         return self._engine
 
+    @property
+    def table(self) -> Table:
+        """The store's own table: statements built on it encrypt and decrypt with the store's keys
+        (the import writes its batches through it)."""
+        return self._table
+
     def __repr__(self) -> str:
         keys = f", keys={list(self._cipher.fingerprints)}" if self._cipher is not None else ""
         return f"SQLAlchemyTokenStore(url={masked_url(self._engine)!r}{keys})"
