@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -33,9 +33,6 @@ from ..core.model import (
     token_table,
 )
 from .cipher import TokenCipher, UnreadableValue, looks_encrypted
-
-#: Where a store's table keeps its cipher (``None``: a store without keys).
-CIPHER_INFO_KEY: Final = "zoho_tokenstore_cipher"
 
 
 class EncryptedString(TypeDecorator[str]):
@@ -86,7 +83,7 @@ def keyed_table(table: Table, cipher: TokenCipher | None) -> Table:
         for c in table.columns
     ]
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    return Table(table.name, metadata, *columns, info={CIPHER_INFO_KEY: cipher})
+    return Table(table.name, metadata, *columns)
 
 
 def keyed_row_class(table_name: str, cipher: TokenCipher | None) -> type[OAuthTokenRow]:
@@ -97,9 +94,11 @@ def keyed_row_class(table_name: str, cipher: TokenCipher | None) -> type[OAuthTo
 
 
 def cipher_of(table: Table) -> TokenCipher | None:
-    """The cipher a store's table carries (``None`` for a table without keys)."""
-    cipher = table.info.get(CIPHER_INFO_KEY)
-    return cipher if isinstance(cipher, TokenCipher) else None
+    """The cipher a store's table encrypts with: its encrypted columns' (``None`` without keys)."""
+    for column in table.columns:
+        if isinstance(column.type, EncryptedString):
+            return column.type.cipher
+    return None
 
 
 def credential_match(table: Table, column: str, name: str) -> ColumnElement[bool]:
