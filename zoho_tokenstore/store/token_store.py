@@ -97,8 +97,9 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             ``zoho-tokenstore upgrade --table NAME`` or ``upgrade(url, table_name=NAME)``.
         refresh_ahead: refresh a token about to expire once, before the SDK sees it: threads of a
             process queue on an in-process lock, processes on a short-lived lease row, and nothing
-            is held in the database while Zoho answers (see ``zoho_tokenstore.refresh.ahead``). ``True`` (default) uses ``RefreshAhead()``; ``False`` leaves
-            refreshing to the SDK; a ``RefreshAhead(...)`` sets the margin and timeouts.
+            is held in the database while Zoho answers (see ``zoho_tokenstore.refresh.ahead``).
+            ``True`` (default) uses ``RefreshAhead()``; ``False`` leaves refreshing to the SDK; a
+            ``RefreshAhead(...)`` sets the margin and timeouts.
         encryption_keys: Fernet keys (``zoho-tokenstore keygen``, bytes or text), newest first.
             With keys, tokens and the client secret are stored encrypted under the newest key and
             found through keyed hashes; rows under an older key or written without keys still read
