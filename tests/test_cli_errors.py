@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -62,7 +63,12 @@ def _mistakes(tmp_path: Path) -> list[tuple[list[str], int, str]]:
             2,
             "driver for mysql+mysqldb:// is not installed",
         ),
-        (["upgrade", "--url", f"sqlite:///{tmp_path}/no/such/dir.db"], 2, "no directory"),
+        (
+            ["upgrade", "--url", f"sqlite:///{tmp_path}/no/such/dir.db"],
+            2,
+            f"no directory for the SQLite file {tmp_path}/no/such/dir.db: create it first "
+            f"(mkdir -p {shlex.quote(str(tmp_path / 'no' / 'such'))})",
+        ),
         (["tokens", "--url", db, "--table", "Bad-Name"], 2, "not a lower-case identifier"),
         (["upgrade", "--url", db, "--revision", "nosuch"], 2, "Can't locate revision"),
         (
@@ -117,6 +123,21 @@ def test_each_mistake_is_one_error_line_with_its_exit_status(
         assert "error: " in captured.err and says in captured.err, (argv, captured.err)
         assert "Traceback" not in captured.err
     assert sorted(os.listdir(prepared)) == before  # no mistake left a file behind
+
+
+@pytest.mark.sqlite
+def test_a_missing_sqlite_directory_names_the_command_that_creates_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The message's own ``mkdir -p`` fixes it: after running it, the same upgrade succeeds."""
+    url = f"sqlite:///{tmp_path}/dir with space/sub/x.db"
+    assert main(["upgrade", "--url", url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no directory for the SQLite file ") and "create it first" in err
+    fix = err.rsplit("(", 1)[1].rstrip(")\n")
+    assert fix.startswith("mkdir -p ")
+    subprocess.run(fix, shell=True, check=True, timeout=SUBPROCESS_TIMEOUT_S)
+    assert main(["upgrade", "--url", url]) == 0
 
 
 @pytest.mark.sqlite

@@ -7,6 +7,7 @@ import argparse
 import functools
 import os
 import re
+import shlex
 import sys
 import textwrap
 from collections.abc import Callable
@@ -243,8 +244,12 @@ def writable_database(args: argparse.Namespace) -> Engine:
     in a directory that exists."""
     url = database_url(args)
     path = database_file(url)  # an in-memory database: a DatabaseURLError, so a UsageError
-    if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise UsageError(f"no directory for the SQLite file {path}")
+    directory = os.path.dirname(os.path.abspath(path)) if path is not None else None
+    if directory is not None and not os.path.isdir(directory):
+        raise UsageError(
+            f"no directory for the SQLite file {path}: create it first "
+            f"(mkdir -p {shlex.quote(directory)})"
+        )
     return build_engine(url)
 
 
