@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from typing import Final
 
 from ..core.errors import TokenStoreError
@@ -40,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(secrets masked), check its setup, or run the offline demo.",
         epilog=EXIT_STATUS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"zoho-tokenstore {version('zoho-tokenstore')}",
+        help="print the installed version and exit",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND", dest="command")
     for module in COMMAND_MODULES:
