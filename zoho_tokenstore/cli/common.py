@@ -39,6 +39,9 @@ EXIT_USAGE: Final = UsageError.exit_status
 #: ``import`` or ``adopt`` ran (or, with --dry-run, planned) but skipped or refused some rows.
 EXIT_INCOMPLETE: Final = 3
 EXIT_INTERRUPTED: Final = 130
+#: Standard output was a pipe whose reader closed it early (``| head``): 128 + SIGPIPE, what the
+#: shell reports for a program that SIGPIPE ends, so ``set -o pipefail`` sees it as it would for one.
+EXIT_OUTPUT_CLOSED: Final = 141
 
 #: Every status a command can end with, and its meaning: the ``--help`` epilog is rendered from this
 #: table and docs/cli.md lists the same statuses (tests/test_docs.py checks both).
@@ -62,6 +65,11 @@ EXIT_STATUSES: Final[tuple[tuple[int, str], ...]] = (
         "(listed above the summary)",
     ),
     (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
+    (
+        EXIT_OUTPUT_CLOSED,
+        "the output's reader closed the pipe early (| head): the rest is not printed, no error "
+        "line; what the command changed stays changed",
+    ),
 )
 
 
