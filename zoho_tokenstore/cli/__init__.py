@@ -54,8 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMAND_MODULES:
         module.register(commands)
     for command in commands.choices.values():
-        # Every command's --help states the exit statuses, whichever module added it.
-        command.epilog = command.epilog or EXIT_STATUS_HELP
+        # Each module gives its commands an example_epilog(); keep its lines as written.
         command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 

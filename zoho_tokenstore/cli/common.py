@@ -83,8 +83,14 @@ def _exit_status_help(statuses: tuple[tuple[int, str], ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: The ``--help`` epilog of every command.
+#: The top-level ``--help`` epilog; a command's ``--help`` points here (``example_epilog``).
 EXIT_STATUS_HELP: Final = _exit_status_help(EXIT_STATUSES)
+
+
+def example_epilog(example: str) -> str:
+    """A command's ``--help`` epilog: one example command line, and where the exit statuses are."""
+    return f"example: {example}\n\nexit statuses: zoho-tokenstore --help\n"
+
 
 #: Passwords shorter than this are masked only where they stand in a URL's ``user:password@``:
 #: replacing every "a" of a message would mangle it, and no driver message quotes a password.
@@ -102,6 +108,7 @@ class Commands(Protocol):
         *,
         help: str | None = ...,  # noqa: A002  # argparse's own keyword
         description: str | None = ...,
+        epilog: str | None = ...,
     ) -> argparse.ArgumentParser:
         """Add the command ``name`` and return its parser."""
 
