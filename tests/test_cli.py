@@ -60,3 +60,15 @@ def test_errors_are_reported_without_password_or_traceback(
     assert captured.err.startswith("error: ")
     assert "S3cretPw" not in captured.err + captured.out
     assert "Traceback" not in captured.err
+
+
+@pytest.mark.sqlite
+def test_version_prints_the_installed_distribution_version(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from importlib.metadata import version
+
+    assert main(["--version"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"zoho-tokenstore {version('zoho-tokenstore')}\n"
+    assert captured.err == ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -62,7 +63,12 @@ def _mistakes(tmp_path: Path) -> list[tuple[list[str], int, str]]:
             2,
             "driver for mysql+mysqldb:// is not installed",
         ),
-        (["upgrade", "--url", f"sqlite:///{tmp_path}/no/such/dir.db"], 2, "no directory"),
+        (
+            ["upgrade", "--url", f"sqlite:///{tmp_path}/no/such/dir.db"],
+            2,
+            f"no directory for the SQLite file {tmp_path}/no/such/dir.db: create it first "
+            f"(mkdir -p {shlex.quote(str(tmp_path / 'no' / 'such'))})",
+        ),
         (["tokens", "--url", db, "--table", "Bad-Name"], 2, "not a lower-case identifier"),
         (["upgrade", "--url", db, "--revision", "nosuch"], 2, "Can't locate revision"),
         (
@@ -120,6 +126,21 @@ def test_each_mistake_is_one_error_line_with_its_exit_status(
 
 
 @pytest.mark.sqlite
+def test_a_missing_sqlite_directory_names_the_command_that_creates_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The message's own ``mkdir -p`` fixes it: after running it, the same upgrade succeeds."""
+    url = f"sqlite:///{tmp_path}/dir with space/sub/x.db"
+    assert main(["upgrade", "--url", url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no directory for the SQLite file ") and "create it first" in err
+    fix = err.rsplit("(", 1)[1].rstrip(")\n")
+    assert fix.startswith("mkdir -p ")
+    subprocess.run(fix, shell=True, check=True, timeout=SUBPROCESS_TIMEOUT_S)
+    assert main(["upgrade", "--url", url]) == 0
+
+
+@pytest.mark.sqlite
 def test_import_from_a_table_without_its_driver_says_what_upgrade_says(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -150,16 +171,43 @@ def test_the_installed_command_prints_no_traceback(prepared: Path) -> None:
 
 
 @pytest.mark.sqlite
-def test_help_states_the_exit_statuses_for_every_command(
+def test_only_the_top_level_help_states_the_exit_statuses(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from zoho_tokenstore.cli import build_parser
 
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "exit status:" in out and "130  interrupted" in out
     commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    for argv in ([], *([name] for name in commands)):
-        assert main([*argv, "--help"]) == 0
+    for name in commands:
+        assert main([name, "--help"]) == 0
         out = capsys.readouterr().out
-        assert "exit status:" in out and "130  interrupted" in out, argv
+        assert "exit status:" not in out and "130" not in out, name
+        assert out.endswith("\nexit statuses: zoho-tokenstore --help\n"), name
+
+
+@pytest.mark.sqlite
+def test_every_command_help_ends_with_an_example_of_that_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One ``example:`` line per command, running that command with options it really takes."""
+    from zoho_tokenstore.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert len(commands) >= 13
+    for name in commands:
+        assert main([name, "--help"]) == 0
+        examples = [
+            line.removeprefix("example: ")
+            for line in capsys.readouterr().out.splitlines()
+            if line.startswith("example: ")
+        ]
+        assert len(examples) == 1, name
+        assert examples[0].startswith(f"zoho-tokenstore {name}"), examples
+        argv = shlex.split(examples[0])[1:]
+        assert parser.parse_args(argv).command == name, examples  # it parses: no stale option
 
 
 def _fingerprint(directory: Path) -> dict[str, str]:

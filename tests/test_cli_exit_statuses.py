@@ -26,6 +26,7 @@ from zoho_tokenstore.cli.common import (
     EXIT_INCOMPLETE,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_OUTPUT_CLOSED,
     EXIT_STATUS_HELP,
     EXIT_STATUSES,
     EXIT_USAGE,
@@ -35,6 +36,8 @@ from zoho_tokenstore.importing.filestore import FILESTORE_HEADER
 SUBPROCESS_TIMEOUT_S = 60
 #: How long the command gets to end after a SIGINT before it is sent another one (see below).
 INTERRUPT_GRACE_S = 10
+#: Rows stored for the closed-pipe case: their listing (~250 KB) is far more than a pipe buffers.
+MANY_ROWS = 1000
 #: The user of the one stored token: ``delete --user`` finds it and asks before deleting it.
 STORED_USER = "user1@example.com:60001"
 
@@ -95,6 +98,24 @@ def _interrupted_at_the_prompt(argv: list[str]) -> Outcome:
     return process.returncode, (shown + out).decode(), err.decode()
 
 
+def _output_closed_early(argv: list[str]) -> Outcome:
+    """The installed command writing into a pipe whose reader takes one line and closes it."""
+    command = shutil.which("zoho-tokenstore", path=os.path.dirname(sys.executable))
+    assert command is not None
+    process = subprocess.Popen([command, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.readline()
+        process.stdout.close()
+        err = process.stderr.read()
+        process.wait(timeout=SUBPROCESS_TIMEOUT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return process.returncode, first.decode(), err.decode()
+
+
 def _in_process(argv: list[str], capsys: pytest.CaptureFixture[str]) -> Outcome:
     status = main(argv)
     captured = capsys.readouterr()
@@ -114,6 +135,7 @@ PRODUCERS: dict[int, Callable[[str, Path], list[str]]] = {
         str(_half_written_filestore(folder)),
     ],
     EXIT_INTERRUPTED: lambda url, _: ["delete", "--url", url, "--user", STORED_USER],
+    EXIT_OUTPUT_CLOSED: lambda url, _: ["tokens", "--url", url],
 }
 
 
@@ -137,15 +159,23 @@ def test_a_real_command_ends_with_each_documented_status(
     url = _url(db_url)
     with SQLAlchemyTokenStore(url) as store:
         store.save_token(full_token(1))
+        if status == EXIT_OUTPUT_CLOSED:
+            for n in range(2, MANY_ROWS + 1):
+                store.save_token(full_token(n))
     argv = PRODUCERS[status](url, tmp_path)
     if status == EXIT_INTERRUPTED:
         result, out, err = _interrupted_at_the_prompt(argv)
+    elif status == EXIT_OUTPUT_CLOSED:
+        result, out, err = _output_closed_early(argv)
     else:
         result, out, err = _in_process(argv, capsys)
     assert result == status, (argv, meaning, out, err)
     assert "Traceback" not in out + err
     if status == EXIT_OK:
         assert err == ""
+    elif status == EXIT_OUTPUT_CLOSED:  # no "error: BrokenPipeError", no "Exception ignored"
+        assert err == ""
+        assert out.startswith(f"{MANY_ROWS} stored token(s) in ")
     elif status == EXIT_INCOMPLETE:  # a report with skipped rows, not a failure
         assert "error" not in err
         assert err == "Not every row was imported (see Skipped/Refused above): exit status 3.\n"

@@ -7,6 +7,7 @@ import argparse
 import functools
 import os
 import re
+import shlex
 import sys
 import textwrap
 from collections.abc import Callable
@@ -38,6 +39,9 @@ EXIT_USAGE: Final = UsageError.exit_status
 #: ``import`` or ``adopt`` ran (or, with --dry-run, planned) but skipped or refused some rows.
 EXIT_INCOMPLETE: Final = 3
 EXIT_INTERRUPTED: Final = 130
+#: Standard output was a pipe whose reader closed it early (``| head``): 128 + SIGPIPE, what the
+#: shell reports for a program that SIGPIPE ends, so ``set -o pipefail`` sees it as it would for one.
+EXIT_OUTPUT_CLOSED: Final = 141
 
 #: Every status a command can end with, and its meaning: the ``--help`` epilog is rendered from this
 #: table and docs/cli.md lists the same statuses (tests/test_docs.py checks both).
@@ -61,6 +65,11 @@ EXIT_STATUSES: Final[tuple[tuple[int, str], ...]] = (
         "(listed above the summary)",
     ),
     (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
+    (
+        EXIT_OUTPUT_CLOSED,
+        "the output's reader closed the pipe early (| head): the rest is not printed, no error "
+        "line; what the command changed stays changed",
+    ),
 )
 
 
@@ -74,8 +83,14 @@ def _exit_status_help(statuses: tuple[tuple[int, str], ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: The ``--help`` epilog of every command.
+#: The top-level ``--help`` epilog; a command's ``--help`` points here (``example_epilog``).
 EXIT_STATUS_HELP: Final = _exit_status_help(EXIT_STATUSES)
+
+
+def example_epilog(example: str) -> str:
+    """A command's ``--help`` epilog: one example command line, and where the exit statuses are."""
+    return f"example: {example}\n\nexit statuses: zoho-tokenstore --help\n"
+
 
 #: Passwords shorter than this are masked only where they stand in a URL's ``user:password@``:
 #: replacing every "a" of a message would mangle it, and no driver message quotes a password.
@@ -93,6 +108,7 @@ class Commands(Protocol):
         *,
         help: str | None = ...,  # noqa: A002  # argparse's own keyword
         description: str | None = ...,
+        epilog: str | None = ...,
     ) -> argparse.ArgumentParser:
         """Add the command ``name`` and return its parser."""
 
@@ -243,8 +259,12 @@ def writable_database(args: argparse.Namespace) -> Engine:
     in a directory that exists."""
     url = database_url(args)
     path = database_file(url)  # an in-memory database: a DatabaseURLError, so a UsageError
-    if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise UsageError(f"no directory for the SQLite file {path}")
+    directory = os.path.dirname(os.path.abspath(path)) if path is not None else None
+    if directory is not None and not os.path.isdir(directory):
+        raise UsageError(
+            f"no directory for the SQLite file {path}: create it first "
+            f"(mkdir -p {shlex.quote(directory)})"
+        )
     return build_engine(url)
 
 

@@ -6,7 +6,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from .common import EXIT_OK, Commands, checked_url, command_handler
+from .common import EXIT_OK, Commands, checked_url, command_handler, example_epilog
 
 
 def register(commands: Commands) -> None:
@@ -15,6 +15,7 @@ def register(commands: Commands) -> None:
         "demo",
         help="run the SDK offline against a stand-in Zoho: login, expiry, refresh",
         description="run the SDK offline against a stand-in Zoho: login, expiry, refresh",
+        epilog=example_epilog("zoho-tokenstore demo --url sqlite:///zohooauth-demo.db"),
     )
     demo.add_argument(
         "--url", default=None, help="database URL (default: sqlite:///zohooauth-demo.db)"

@@ -11,6 +11,7 @@ from .common import (
     add_database_options,
     command_handler,
     database_url,
+    example_epilog,
     table_of,
 )
 from .operations.diagnostics import diagnose
@@ -26,6 +27,7 @@ def register(commands: Commands) -> None:
             "at the newest revision; the table matches the model; on MySQL/MariaDB an exact-match "
             "collation and strict mode; on SQLite the WAL journal and file mode 0600. One line "
             "per check; exit status 0 only when all pass. Creates and changes nothing.",
+            epilog=example_epilog("zoho-tokenstore doctor --url sqlite:///zohooauth.db"),
         )
     ).set_defaults(handler=_doctor)
 

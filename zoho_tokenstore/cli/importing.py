@@ -34,6 +34,7 @@ from .common import (
     Commands,
     add_database_options,
     command_handler,
+    example_epilog,
     existing_database,
     open_database,
     shown_url,
@@ -46,7 +47,13 @@ from .common import (
 def register(commands: Commands) -> None:
     """Add this module's commands to the top-level parser."""
     text = "import the tokens of the SDK's FileStore, DBStore or another oauthtoken table"
-    imp = add_database_options(commands.add_parser("import", help=text, description=text))
+    example = (
+        "zoho-tokenstore import --url sqlite:///zohooauth.db --from-filestore sdk_tokens.csv "
+        "--dry-run"
+    )
+    imp = add_database_options(
+        commands.add_parser("import", help=text, description=text, epilog=example_epilog(example))
+    )
     source = imp.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--from-filestore", metavar="PATH", help="the SDK FileStore's CSV file (only read)"
@@ -66,7 +73,10 @@ def register(commands: Commands) -> None:
     imp.set_defaults(handler=_import)
 
     text = "take over the old store's table in this database: keep it as a backup, import it"
-    adopt = add_database_options(commands.add_parser("adopt", help=text, description=text))
+    example = "zoho-tokenstore adopt --url sqlite:///zohooauth.db --table oauthtoken --dry-run"
+    adopt = add_database_options(
+        commands.add_parser("adopt", help=text, description=text, epilog=example_epilog(example))
+    )
     adopt.add_argument(
         "--backup-table",
         metavar="NAME",

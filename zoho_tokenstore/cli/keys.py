@@ -28,6 +28,7 @@ from .common import (
     Commands,
     add_database_options,
     command_handler,
+    example_epilog,
     open_database,
     require_schema,
     table_of,
@@ -44,6 +45,7 @@ def register(commands: Commands) -> None:
             "print a new random Fernet key; put it first in "
             f"${KEYS_ENVIRONMENT_VARIABLE} (comma-separated, newest first)"
         ),
+        epilog=example_epilog("zoho-tokenstore keygen"),
     ).set_defaults(handler=_keygen)
     for name, decrypt, summary in (
         ("encrypt", False, "rewrite every stored token under the newest key (encrypt or rotate)"),
@@ -56,6 +58,9 @@ def register(commands: Commands) -> None:
                 description=(
                     f"{summary}; keys from ${KEYS_ENVIRONMENT_VARIABLE}. Safe while applications "
                     "use the table; works in batches, can be interrupted and re-run."
+                ),
+                epilog=example_epilog(
+                    f"zoho-tokenstore {name} --url sqlite:///zohooauth.db --batch-size 500"
                 ),
             )
         )

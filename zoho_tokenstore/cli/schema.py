@@ -13,6 +13,7 @@ from .common import (
     Commands,
     add_database_options,
     command_handler,
+    example_epilog,
     open_database,
     table_of,
     where,
@@ -28,6 +29,7 @@ def register(commands: Commands) -> None:
             help="create or upgrade the token table (Alembic migrations)",
             description="Create or upgrade the token table (Alembic migrations). A new SQLite "
             "file is created with mode 0600.",
+            epilog=example_epilog("zoho-tokenstore upgrade --url sqlite:///zohooauth.db"),
         )
     )
     up.add_argument("--revision", default="head", help="target revision (default: head)")
@@ -37,6 +39,9 @@ def register(commands: Commands) -> None:
             "downgrade",
             help="downgrade the token table; 'base' drops it",
             description="Downgrade the token table; --revision base drops it.",
+            epilog=example_epilog(
+                "zoho-tokenstore downgrade --url sqlite:///zohooauth.db --revision base"
+            ),
         )
     )
     down.add_argument("--revision", required=True, help="target revision, e.g. base")
@@ -46,6 +51,7 @@ def register(commands: Commands) -> None:
             "current",
             help="show the schema revision of the database (read-only)",
             description="Show the schema revision of the database. Creates and changes nothing.",
+            epilog=example_epilog("zoho-tokenstore current --url sqlite:///zohooauth.db"),
         )
     ).set_defaults(handler=_current)
 

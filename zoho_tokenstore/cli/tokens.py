@@ -12,6 +12,7 @@ from .common import (
     add_database_options,
     command_handler,
     confirm,
+    example_epilog,
     open_database,
     require_schema,
     table_of,
@@ -28,6 +29,7 @@ def register(commands: Commands) -> None:
             "tokens",
             help="list the stored tokens with secrets masked (read-only)",
             description="List the stored tokens with secrets masked. Creates and changes nothing.",
+            epilog=example_epilog("zoho-tokenstore tokens --url sqlite:///zohooauth.db --json"),
         )
     )
     tokens.add_argument("--user", default=None, help="only the token of this user name (exact)")
@@ -42,6 +44,10 @@ def register(commands: Commands) -> None:
             help="delete one token, by id or by user name (asks first)",
             description="Delete one stored token, by id or by user name. Shows it and asks "
             "for confirmation on the terminal unless --yes is given.",
+            epilog=example_epilog(
+                "zoho-tokenstore delete --url sqlite:///zohooauth.db "
+                "--user someone@example.com:20240001"
+            ),
         )
     )
     which = remove.add_mutually_exclusive_group(required=True)
@@ -56,6 +62,7 @@ def register(commands: Commands) -> None:
             help="delete the tokens that can never work again",
             description=f"Delete the tokens that can never work again: {DEAD_ROW_RULE}. "
             "Prints each one it removes, secrets masked.",
+            epilog=example_epilog("zoho-tokenstore purge --url sqlite:///zohooauth.db --dry-run"),
         )
     )
     dead.add_argument(
