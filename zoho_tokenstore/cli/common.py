@@ -130,7 +130,7 @@ def command_handler(handler: Handler) -> Handler:
         except CommandError as exc:  # Alembic: an unknown --revision
             raise UsageError(str(exc)) from exc
         except (sa_exc.ArgumentError, ImportError) as exc:  # a URL taken unchecked (demo)
-            checked_url(url_of(args))  # the UsageError saying what is wrong with it, if that is it
+            usable_url(url_of(args))  # the UsageError saying what is wrong with it, if that is it
             raise TokenStoreError(f"{type(exc).__name__}: {exc}") from exc
         except sa_exc.SQLAlchemyError as exc:
             raise database_error(f"{args.command} on {where(args)}", exc) from exc
@@ -228,8 +228,9 @@ def _password_forms(url: str) -> set[str]:
 
 
 def database_url(args: argparse.Namespace) -> URL:
-    """The command's URL and table, checked (see ``checked_url``); a bad table name exits 2 too."""
-    url = checked_url(url_of(args))
+    """The command's URL and table, checked as the store checks them (``usable_url``: a
+    ``DatabaseURLError`` is a ``UsageError``, exit 2); a bad table name exits 2 too."""
+    url = usable_url(url_of(args))
     try:
         token_table(table_of(args))
     except ValueError as exc:
@@ -237,21 +238,10 @@ def database_url(args: argparse.Namespace) -> URL:
     return url
 
 
-def checked_url(text: str) -> URL:
-    """``text`` as a URL (parsable, a supported scheme, its driver installed), else ``UsageError``;
-    the store's own check (``usable_url``), so every command and the store say the same."""
-    return usable_url(text)  # a DatabaseURLError is a UsageError already
-
-
-def existing_database(url: str | URL, *, read_only: bool) -> Engine:
-    """The engine on the existing database at ``url``: checked as every command checks it, nothing
-    created (``open_existing``); ``read_only`` keeps a SQLite file unchanged while inspected."""
-    return open_existing(url, read_only=read_only)  # a DatabaseURLError is a UsageError already
-
-
 def open_database(args: argparse.Namespace, *, read_only: bool) -> Engine:
-    """The engine a command works on (``existing_database``, after the table name's check)."""
-    return existing_database(database_url(args), read_only=read_only)
+    """The engine on the existing database a command works on (``open_existing``: nothing created;
+    ``read_only`` keeps a SQLite file unchanged while inspected), after the table name's check."""
+    return open_existing(database_url(args), read_only=read_only)
 
 
 def writable_database(args: argparse.Namespace) -> Engine:

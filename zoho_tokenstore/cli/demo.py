@@ -6,7 +6,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from .common import EXIT_OK, Commands, checked_url, command_handler, example_epilog
+from ..database.urls import usable_url
+from .common import EXIT_OK, Commands, command_handler, example_epilog
 
 
 def register(commands: Commands) -> None:
@@ -37,7 +38,7 @@ def _demo(args: argparse.Namespace) -> int:
     from .operations.demo import DEFAULT_DEMO_URL, run_demo
 
     if args.url is not None:
-        checked_url(args.url)  # a mistyped URL is one line and exit status 2, as for every command
+        usable_url(args.url)  # a mistyped URL is one line and exit status 2, as for every command
     if not args.encrypt:
         run_demo(args.url or DEFAULT_DEMO_URL)
         return EXIT_OK

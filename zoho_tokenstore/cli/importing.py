@@ -11,6 +11,7 @@ from sqlalchemy import exc as sa_exc
 from ..core.errors import TokenStoreError, database_error
 from ..core.model import TABLE_NAME
 from ..database.engine import build_engine, masked_url
+from ..database.existing import open_existing
 from ..encryption.cipher import TokenCipher, keys_from_environment
 from ..importing import (
     AdoptionRefusedError,
@@ -35,7 +36,6 @@ from .common import (
     add_database_options,
     command_handler,
     example_epilog,
-    existing_database,
     open_database,
     shown_url,
     table_of,
@@ -114,7 +114,7 @@ def _import(args: argparse.Namespace) -> int:
             read = read_filestore(args.from_filestore)
         else:
             # Opened as every command opens a database: a bad URL or driver exits 2, as upgrade's.
-            source = existing_database(args.from_table, read_only=True)
+            source = open_existing(args.from_table, read_only=True)
             try:
                 read = read_table(source, args.source_table, shown_url(args.from_table))
             finally:
