@@ -4,6 +4,7 @@ and using the store adds nothing to the engine: no listener per call, on every b
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -27,21 +28,44 @@ def _listeners(engine: sa.Engine) -> tuple[int, int, int]:
     )
 
 
+def _calls(store: SQLAlchemyTokenStore) -> None:
+    token = full_token(1)
+    store.save_token(token)
+    store.save_token(token)  # the save by id
+    store.find_token_by_id(str(token.get_id()))
+    store.get_tokens()
+    store.delete_token(str(token.get_id()))
+
+
+def _record_listeners(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Record (target, event) of every ``event.listen``/``listens_for`` until ``monkeypatch.undo``."""
+    added: list[object] = []
+    for name in ("listen", "listens_for"):
+        real = getattr(sa.event.api, name)
+
+        def spy(*args: Any, _real: Any = real, **kwargs: Any) -> Any:
+            added.append(args[:2])
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(sa.event, name, spy)
+        monkeypatch.setattr(sa.event.api, name, spy)
+    return added
+
+
 def test_a_store_adds_no_listener_to_its_engine_however_many_calls(
-    db_url: URL, backend: str
+    db_url: URL, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = create_shared_engine(db_url)
     try:
         before = _listeners(engine)
-        for _ in range(3):
-            with SQLAlchemyTokenStore(engine) as store:
-                token = full_token(1)
-                store.save_token(token)
-                store.save_token(token)  # the save by id
-                store.find_token_by_id(str(token.get_id()))
-                store.get_tokens()
-                store.delete_token(str(token.get_id()))
-            upgrade(engine)
+        with SQLAlchemyTokenStore(engine) as store, SQLAlchemyTokenStore(db_url) as own:
+            added = _record_listeners(monkeypatch)  # anywhere, a throwaway engine copy too
+            for _ in range(3):
+                _calls(store)
+                _calls(own)
+            monkeypatch.undo()
+            assert added == []
+        upgrade(engine)
         assert _listeners(engine) == before
     finally:
         engine.dispose()
