@@ -140,7 +140,8 @@ def test_tokens_masks_exactly_the_secret_role(
     capsys.readouterr()
     assert main(["tokens", "--url", _url(db_url), "--json"]) == 0
     [shown] = json.loads(capsys.readouterr().out)
-    assert set(shown) == set(COLUMN_NAMES)
+    assert set(shown) == {*COLUMN_NAMES, "refresh_failure"}
+    assert shown["refresh_failure"] is None
     masked = {c for c in COLUMN_NAMES if shown[c] != values[c]}
     assert masked == with_role("secret")
     assert all(shown[c] == f"***{values[c][-4:]}" for c in masked)

@@ -19,6 +19,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "SQLAlchemyTokenStore",
         "OAuthTokenRow",
         "RefreshAhead",
+        "RefreshFailedError",
         "create_shared_engine",
         "upgrade",
         "downgrade",
@@ -43,6 +44,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "delete_row",
         "purge",
         "is_dead",
+        "refresh_failures",
     ),
     "zoho_tokenstore.cli.operations.diagnostics": ("diagnose", "Check"),
 }

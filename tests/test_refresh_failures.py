@@ -12,20 +12,29 @@ from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
-from direct_db import read_rows, set_stored_expiry
-from refresh_setup import ALICE_NAME, drop_leases, expire, hold_lease, lease_rows, log_in
+from direct_db import (
+    read_rows,
+    refresh_failure_columns,
+    set_refresh_failure_columns,
+    set_stored_expiry,
+)
+from refresh_setup import ALICE, ALICE_NAME, drop_leases, expire, hold_lease, lease_rows, log_in
 from refresh_workers import WorkerPlan, black_hole, environment, lock_holding_worker
 from sdk_generations import SDK_REVOKE_BROKEN
-from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions
+from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions, login
 from token_factory import now_ms
-from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore, revoke_token
+from zoho_tokenstore import RefreshAhead, RefreshFailedError, SQLAlchemyTokenStore, revoke_token
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 
-def test_zoho_refusing_an_expired_token_raises_the_sdks_error_and_keeps_the_row(
-    standin_zoho: StandInZoho, clean_sdk: SdkLogRecorder, db_url: URL, tmp_path: Path
+def test_zoho_refusing_an_expired_token_fails_fast_everywhere_until_a_new_login(
+    standin_zoho: StandInZoho,
+    clean_sdk: SdkLogRecorder,
+    db_url: URL,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with SQLAlchemyTokenStore(db_url) as store:
+    with SQLAlchemyTokenStore(db_url) as store, SQLAlchemyTokenStore(db_url) as other_worker:
         token_id = log_in(standin_zoho, store, tmp_path)
         expire(standin_zoho, db_url, token_id)
         # revoke() looks the token up by id: that must not refresh it first. (The SDK's own
@@ -37,18 +46,42 @@ def test_zoho_refusing_an_expired_token_raises_the_sdks_error_and_keeps_the_row(
         assert standin_zoho.calls == {"revoke": 1}
         [before] = read_rows(db_url)
 
-        for attempt in (1, 2):  # the lease was released: the second call is refused the same way
-            with pytest.raises(SDKException) as raised:
-                get_leads()
-            # Exactly what the SDK raises when it refreshes by itself, so handlers keep working.
-            assert (raised.value.code, raised.value.error_message) == (
-                "INVALID TOKEN ERROR",
-                "invalid_code",
-            )
-            assert standin_zoho.calls["token:refresh_token"] == attempt
+        with pytest.raises(SDKException) as first:
+            get_leads()
+        assert standin_zoho.calls["token:refresh_token"] == 1
+        # Later reads, by this worker or another store on the database, fail the same way at once.
+        for read in (get_leads, get_leads, lambda: other_worker.find_token_by_id(token_id)):
+            with pytest.raises(SDKException) as again:
+                read()
+            assert again.value.code == "TOKEN_STORE"
+            assert "invalid_code" in again.value.error_message
+            assert "must consent again" in again.value.error_message
+        assert standin_zoho.calls["token:refresh_token"] == 1  # no further request to Zoho
+        assert isinstance(first.value, RefreshFailedError)
+        assert first.value.code == "TOKEN_STORE"
+        assert first.value.failure.error == "invalid_code" and first.value.failure.must_consent
+        assert "new grant token" in first.value.error_message
         assert read_rows(db_url) == [before]
         assert lease_rows(db_url) == []
         assert "records" not in standin_zoho.calls
+        failure = refresh_failure_columns(db_url, token_id)
+        assert failure["refresh_error"] == "invalid_code"
+        assert failure["refresh_failures"] == 1 and failure["refresh_retry_at"] is None
+        assert abs(int(str(failure["refresh_failed_at"])) - now_ms()) < 3600_000
+        # Logged once, by the worker that asked Zoho, with the user masked.
+        logged = [
+            r.getMessage() for r in caplog.records if "refresh-ahead failed" in r.getMessage()
+        ]
+        assert len(logged) == 1 and "invalid_code" in logged[0]
+        assert "a***@example.com" in logged[0] and ALICE not in caplog.text
+
+        # The user consents again: the new login's save clears the failure, and reads work.
+        login(standin_zoho, store, tmp_path, ALICE)
+        assert lead_descriptions(get_leads()) == [f"fetched by {ALICE_NAME}"]
+        assert set(refresh_failure_columns(db_url, token_id).values()) == {None}
+        assert (
+            other_worker.find_token_by_id(token_id).get_refresh_token() != before["refresh_token"]
+        )
 
 
 def test_a_failed_early_refresh_keeps_using_the_still_valid_token(
@@ -70,7 +103,8 @@ def test_a_failed_early_refresh_keeps_using_the_still_valid_token(
 
         assert standin_zoho.calls["token:refresh_token"] == 1
         assert read_rows(db_url) == [before]
-        assert "refresh-ahead failed; using the still valid token" in caplog.text
+        assert "using the still valid token meanwhile" in caplog.text
+        assert refresh_failure_columns(db_url, token_id)["refresh_error"] == "invalid_client"
 
 
 def test_waiting_for_another_workers_refresh_past_its_bound_fails_clearly(
@@ -119,12 +153,21 @@ def test_a_hanging_token_endpoint_is_abandoned_and_the_lease_released(
             Initializer.LOCAL.init = None
         assert raised.value.code == "TOKEN_STORE"
         assert "token endpoint did not answer within 1 s" in str(raised.value)
+        assert "asks Zoho again after" in str(raised.value)
         assert asked(5)  # the SDK's request did reach the endpoint
         assert read_rows(db_url) == [before]
         assert lease_rows(db_url) == []  # free at once, for the next call
+        assert refresh_failure_columns(db_url, token_id)["refresh_error"] == "ReadTimeout"
 
+        # Backing off: the next read fails at once, asking nobody; once the back-off has passed
+        # (set in the row, not slept through), it refreshes.
+        with pytest.raises(RefreshFailedError, match="ReadTimeout"):
+            get_leads()
+        assert "token:refresh_token" not in standin_zoho.calls
+        set_refresh_failure_columns(db_url, token_id, refresh_retry_at=now_ms(-1))
         assert lead_descriptions(get_leads()) == [f"fetched by {ALICE_NAME}"]
         assert standin_zoho.calls["token:refresh_token"] == 1
+        assert set(refresh_failure_columns(db_url, token_id).values()) == {None}
 
 
 @pytest.mark.slow

@@ -66,6 +66,7 @@ from ..encryption.columns import (
     with_lookup_hashes,
 )
 from ..refresh.ahead import RefreshAhead, Refresher, adopt_refreshed
+from ..refresh.failure import with_failure_cleared
 from ..sdk.generation import installed_sdk_problem
 from .transactions import RowVanished, read, write, write_alone
 
@@ -405,10 +406,10 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         return update(row).where(row.id == values["id"], *empty).values(self._changes(values))
 
     def _changes(self, values: Values) -> dict[str, Any]:
-        """The columns a save writes: its non-empty values, and the keyed hashes of credentials
-        (``with_lookup_hashes``; NULL without keys)."""
+        """The columns a save writes: its non-empty values, the credentials' keyed hashes (NULL
+        without keys), and a new login's clearing of a refresh failure (``with_failure_cleared``)."""
         given = {k: v for k, v in values.items() if v is not None and k != "id"}
-        return with_lookup_hashes(self._table, given)
+        return with_failure_cleared(with_lookup_hashes(self._table, given))
 
     def _save_in(self, connection: Connection, values: Values, update_first: bool) -> Saved:
         """Within the caller's write transaction: update the token's row (first by id alone, unless
