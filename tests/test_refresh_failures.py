@@ -18,6 +18,7 @@ from direct_db import (
     set_refresh_failure_columns,
     set_stored_expiry,
 )
+from encryption_helpers import KEY_1
 from refresh_setup import ALICE, ALICE_NAME, drop_leases, expire, hold_lease, lease_rows, log_in
 from refresh_workers import WorkerPlan, black_hole, environment, lock_holding_worker
 from sdk_generations import SDK_REVOKE_BROKEN
@@ -215,3 +216,24 @@ def test_a_killed_refresher_holds_others_back_only_until_its_lease_expires(
     assert int(fresh.get_expires_in()) > now_ms(3000)
     assert standin_zoho.calls["token:refresh_token"] == 1
     assert lease_rows(db_url) == []
+
+
+def test_with_encryption_keys_the_failure_is_recorded_and_a_new_login_clears_it(
+    standin_zoho: StandInZoho, clean_sdk: SdkLogRecorder, db_url: URL, tmp_path: Path
+) -> None:
+    # The failure is written only while the row holds the refresh token that failed, which with
+    # keys is ciphertext: the store matches it by its keyed hash, as lookups do.
+    with SQLAlchemyTokenStore(db_url, encryption_keys=[KEY_1]) as store:
+        token_id = log_in(standin_zoho, store, tmp_path)
+        expire(standin_zoho, db_url, token_id)
+        assert standin_zoho.revoke_user(ALICE) == 1
+
+        for _ in range(3):
+            with pytest.raises(RefreshFailedError, match="invalid_code"):
+                get_leads()
+        assert standin_zoho.calls["token:refresh_token"] == 1
+        assert refresh_failure_columns(db_url, token_id)["refresh_error"] == "invalid_code"
+
+        login(standin_zoho, store, tmp_path, ALICE)
+        assert lead_descriptions(get_leads()) == [f"fetched by {ALICE_NAME}"]
+        assert set(refresh_failure_columns(db_url, token_id).values()) == {None}
