@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,10 @@ from direct_db import (
 )
 from encryption_helpers import KEY_1
 from refresh_setup import ALICE, ALICE_NAME, drop_leases, expire, hold_lease, lease_rows, log_in
-from refresh_workers import WorkerPlan, black_hole, environment, lock_holding_worker
+from refresh_workers import WorkerPlan, black_hole, environment, lock_holding_worker, wait_for
 from sdk_generations import SDK_REVOKE_BROKEN
 from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions, login
-from token_factory import now_ms
+from token_factory import make_token, now_ms
 from zoho_tokenstore import RefreshAhead, RefreshFailedError, SQLAlchemyTokenStore, revoke_token
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
@@ -237,3 +238,35 @@ def test_with_encryption_keys_the_failure_is_recorded_and_a_new_login_clears_it(
         login(standin_zoho, store, tmp_path, ALICE)
         assert lead_descriptions(get_leads()) == [f"fetched by {ALICE_NAME}"]
         assert set(refresh_failure_columns(db_url, token_id).values()) == {None}
+
+
+def test_a_refusal_answered_after_a_new_login_is_not_recorded_against_the_new_token(
+    standin_zoho: StandInZoho, clean_sdk: SdkLogRecorder, db_url: URL, tmp_path: Path
+) -> None:
+    with SQLAlchemyTokenStore(db_url) as store, SQLAlchemyTokenStore(db_url) as other_worker:
+        token_id = log_in(standin_zoho, store, tmp_path)
+        expire(standin_zoho, db_url, token_id)
+        standin_zoho.revoke_user(ALICE)
+        standin_zoho.token_delay_seconds = 2  # Zoho takes its time to answer invalid_code
+        [before] = read_rows(db_url)
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            refreshing = pool.submit(store.find_token_by_id, token_id)
+            wait_for(lambda: standin_zoho.calls["token:delayed"] == 1, 10, "the refresh request")
+            # Meanwhile the user logs in again: a new refresh token is saved for them.
+            new_login = make_token(
+                user_name=str(before["user_name"]),
+                client_id=str(before["client_id"]),
+                client_secret=str(before["client_secret"]),
+                refresh_token="1000.after-consent.0123456789abcdef",
+                access_token="1000.after-consent-access.0123456789abcdef",
+                expiry_time="1000",
+            )
+            other_worker.save_token(new_login)
+            assert new_login.get_id() == token_id
+            with pytest.raises(RefreshFailedError, match="invalid_code"):
+                refreshing.result(timeout=60)
+
+        # The old token's refusal was not written over the new login: the next read asks Zoho.
+        assert set(refresh_failure_columns(db_url, token_id).values()) == {None}
+        assert lease_rows(db_url) == []
