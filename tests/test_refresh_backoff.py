@@ -33,12 +33,14 @@ class SteppedClock:
         return self.now
 
 
+@pytest.mark.sqlite  # no database: runs with the quick selection
 def test_the_default_back_off_doubles_from_30_s_to_10_minutes() -> None:
     policy = RefreshAhead()
     schedule = [policy.retry_after_seconds(n) for n in range(1, 9)]
     assert schedule == [30, 60, 120, 240, 480, 600, 600, 600]
 
 
+@pytest.mark.sqlite
 def test_a_back_off_that_could_exceed_zohos_limit_is_refused() -> None:
     with pytest.raises(ValueError, match="more than 10 times in 600 s"):
         RefreshAhead(retry_first_seconds=1, retry_max_seconds=60)
