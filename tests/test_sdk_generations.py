@@ -20,14 +20,16 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
 from refresh_setup import ALICE_NAME, expire, log_in
 from refresh_workers import environment
-from sdk_generations import DISTRIBUTIONS, SDK_DISTRIBUTION
+from sdk_generations import DISTRIBUTIONS, SDK_DISTRIBUTION, SDK_SAVE_ERRORS_PROPAGATE
 from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions
 from zoho_tokenstore import SQLAlchemyTokenStore, revoke_token
+from zoho_tokenstore.core.errors import store_error
 from zoho_tokenstore.sdk.generation import (
     EXTRAS,
     SdkDistribution,
@@ -308,3 +310,29 @@ def test_one_database_serves_applications_on_5_0_6_0_7_0_and_8_0(
         dave["id"],
         erin["id"],
     ]
+
+
+class _SaveFails(FileStore):  # type: ignore[misc]
+    """A store whose every save fails as ours does (a ``TokenStoreError``)."""
+
+    def save_token(self, token: OAuthToken) -> None:
+        raise store_error("save_token failed: the disk is full")
+
+
+def test_a_failing_save_is_logged_by_8_0_to_6_0_and_raised_by_5_0(
+    standin_zoho: StandInZoho, clean_sdk: SdkLogRecorder, tmp_path: Path
+) -> None:
+    standin_zoho.add_user(CAROL)
+    store = _SaveFails(str(tmp_path / "t.csv"))
+    token = standin_zoho.grant_token(CAROL)
+    if SDK_SAVE_ERRORS_PROPAGATE:  # 5_0 saves inside generate_access_token's try
+        with pytest.raises(SDKException) as raised:  # re-raised as it is: it is an SDKException
+            standin_zoho.initialize_sdk(token, store, str(tmp_path))
+        cause = raised.value
+        assert clean_sdk.take_errors() == []
+    else:  # 8_0-6_0 save after it, in a try that only logs
+        standin_zoho.initialize_sdk(token, store, str(tmp_path))
+        [error] = clean_sdk.take_errors()
+        [cause] = error.args
+    assert isinstance(cause, SDKException) and cause.code == "TOKEN_STORE"
+    assert cause.error_message == "save_token failed: the disk is full"
