@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from doc_files import doc_files, write_files
+from sdk_generations import sdk_records_take_no_module
 from zoho_tokenstore.sdk.generation import installed_sdk_distributions, normalized_name
 
 REPO = Path(__file__).resolve().parents[1]
@@ -114,6 +115,7 @@ def test_installed_wheel_upgrades_sqlite_without_the_source_tree(
 
 
 @pytest.mark.slow
+@sdk_records_take_no_module  # the project calls RecordOperations("Leads")
 def test_a_users_project_tests_against_the_stand_in_with_the_installed_plugin(
     environment: Path, tmp_path: Path
 ) -> None:
