@@ -85,7 +85,7 @@ def test_this_run_has_exactly_one_sdk_generation_installed() -> None:
     [installed] = installed_sdk_distributions()
     assert installed.name == SDK_DISTRIBUTION
     expected = os.environ.get("ZOHO_TOKENSTORE_EXPECT_SDK")
-    if expected is not None:  # set by `make test-sdk7` / `make test-sdk6`
+    if expected is not None:  # set by `make test-sdk7` / `test-sdk6` / `test-sdk5`
         assert installed.name == expected
 
 

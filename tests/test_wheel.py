@@ -45,7 +45,7 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     environment = tmp_path / "venv"
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
-    # The user's application already runs on this run's SDK generation (8_0, 7_0 or 6_0)...
+    # The user's application already runs on this run's SDK generation (8_0, 7_0, 6_0 or 5_0)...
     [sdk] = installed_sdk_distributions()
     pip = [str(python), "-m", "pip", "install", "--quiet"]
     subprocess.run([*pip, f"{sdk.name}=={sdk.version}"], check=True, timeout=600)
