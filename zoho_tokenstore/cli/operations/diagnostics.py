@@ -98,7 +98,9 @@ def _check_connect(engine: Engine, url: URL) -> Check:
     with engine.connect() as connection:
         connection.exec_driver_sql("SELECT 1")
         version = ".".join(str(part) for part in engine.dialect.server_version_info or ())
-    return Check("connect", OK, f"{masked_url(url)} answers ({engine.dialect.name} {version})")
+    # A mysql:// URL on a MariaDB server has the dialect name "mysql": name the server itself.
+    server = "mariadb" if getattr(engine.dialect, "is_mariadb", False) else engine.dialect.name
+    return Check("connect", OK, f"{masked_url(url)} answers ({server} {version})")
 
 
 def _check_schema(engine: Engine, url: URL, table_name: str) -> Check:
