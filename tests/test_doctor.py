@@ -71,6 +71,7 @@ def test_no_schema_fails_and_names_the_fix(
     assert lines["schema"].startswith("FAIL")
     # The fix names the URL the user gave (password masked), not the read-only view doctor opened.
     assert f"zoho-tokenstore upgrade --url '{masked_url(empty_db_url)}'" in lines["schema"]
+    assert "auto_upgrade" not in lines["schema"] and "alembic" not in lines["schema"]
     assert lines["model"].startswith("skip")
 
 

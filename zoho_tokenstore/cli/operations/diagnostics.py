@@ -20,7 +20,12 @@ from ...core.errors import database_error
 from ...core.model import TABLE_NAME, owned_tables, token_table
 from ...database.engine import masked_url
 from ...database.existing import MissingDatabaseError, open_existing
-from ...database.migrations import current_revision, schema_problem, version_table
+from ...database.migrations import (
+    current_revision,
+    schema_problem,
+    upgrade_command,
+    version_table,
+)
 from ...database.urls import database_file
 
 OK: Final = "ok"
@@ -104,9 +109,10 @@ def _check_connect(engine: Engine, url: URL) -> Check:
 
 
 def _check_schema(engine: Engine, url: URL, table_name: str) -> Check:
-    problem = schema_problem(engine, table_name)
+    fix = f"run `{upgrade_command(masked_url(url), table_name)}`"  # doctor's reader is at a shell
+    problem = schema_problem(engine, table_name, fix=fix)
     if problem is not None:
-        return Check("schema", FAIL, problem.replace(masked_url(engine), masked_url(url)))
+        return Check("schema", FAIL, problem)
     revision = current_revision(engine, table_name)
     return Check("schema", OK, f"table {table_name} is at {revision}, the newest revision")
 
