@@ -40,7 +40,7 @@ from ..core.codec import (
     token_values_unchecked,
     value_problem,
 )
-from ..core.errors import database_error, store_error
+from ..core.errors import store_error
 from ..core.model import (
     COLUMN_NAMES,
     CREDENTIAL_COLUMNS,
@@ -51,6 +51,7 @@ from ..core.model import (
     token_row,
     token_row_class,
 )
+from ..database.connect_errors import connection_error
 from ..database.engine import build_engine, masked_url
 from ..database.exact_match import exact_match_problem
 from ..database.held_connection import HeldConnection
@@ -317,7 +318,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 with self._engine.connect() as connection:
                     problem = exact_match_problem(connection, self._table_name)
         except sa_exc.SQLAlchemyError as exc:
-            raise database_error("opening the token store", exc) from exc
+            raise connection_error("opening the token store", exc, self._engine.url) from exc
         if problem is not None:
             raise store_error(f"The token store cannot be used yet: {problem}")
 
