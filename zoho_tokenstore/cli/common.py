@@ -27,6 +27,7 @@ from ..database.engine import build_engine, masked_url
 from ..database.existing import open_existing
 from ..database.migrations import schema_problem
 from ..database.urls import database_file, usable_url
+from ..encryption.cipher import KEYS_ENVIRONMENT_VARIABLE
 
 DEFAULT_URL: Final = "sqlite:///zohooauth.db"
 URL_ENVIRONMENT_VARIABLE: Final = "ZOHO_TOKENSTORE_URL"
@@ -58,6 +59,7 @@ EXIT_STATUSES: Final[tuple[tuple[int, str], ...]] = (
         EXIT_USAGE,
         "the command could not start: unknown command or option, malformed URL, unknown scheme, "
         "driver not installed, no such SQLite file, bad table name, unknown --revision, "
+        f"a malformed key in ${KEYS_ENVIRONMENT_VARIABLE}, "
         "a confirmation needed but no terminal to ask on (pass --yes)",
     ),
     (

@@ -101,7 +101,9 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             is held in the database while Zoho answers (see ``zoho_tokenstore.refresh.ahead``).
             ``True`` (default) uses ``RefreshAhead()``; ``False`` leaves refreshing to the SDK; a
             ``RefreshAhead(...)`` sets the margin and timeouts.
-        encryption_keys: Fernet keys (``zoho-tokenstore keygen``, bytes or text), newest first.
+        encryption_keys: a list of Fernet keys (``zoho-tokenstore keygen``, bytes or text), newest
+            first; ``keys_from_environment()`` reads them from ``$ZOHO_TOKENSTORE_ENCRYPTION_KEYS``.
+            Anything else, or a malformed key, fails here (``SDKException``), showing no key.
             With keys, tokens and the client secret are stored encrypted under the newest key and
             found through keyed hashes; rows under an older key or written without keys still read
             (``zoho-tokenstore encrypt`` rewrites them). Without keys values are stored as given,
