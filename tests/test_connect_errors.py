@@ -21,7 +21,9 @@ from store_errors import token_store_error
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
 from zoho_tokenstore.cli.common import EXIT_FAILED
+from zoho_tokenstore.cli.operations.maintenance import list_rows
 from zoho_tokenstore.database.connect_errors import connect_failure
+from zoho_tokenstore.database.engine import build_engine
 
 #: Distinctive, so that any leak of it into a message or a log line is found.
 PASSWORD = "Zq9-leak-canary-7Hx"
@@ -274,3 +276,16 @@ def _connects(url: URL) -> bool:
         return False
     finally:
         engine.dispose()
+
+
+@SERVERS
+def test_housekeeping_from_code_names_the_cause_too(server_url: URL, closed_port: int) -> None:
+    engine = build_engine(server_url.set(host="127.0.0.1", port=closed_port, password=PASSWORD))
+    try:
+        error = token_store_error(lambda: list_rows(engine))
+    finally:
+        engine.dispose()
+    assert error.error_message.startswith(
+        f"listing the tokens failed: nothing is listening at 127.0.0.1:{closed_port}"
+    )
+    assert PASSWORD not in str(error)
