@@ -98,7 +98,11 @@ def _mistakes(tmp_path: Path) -> list[tuple[list[str], int, str]]:
             1,
             "no stored token has user 'nobody'",
         ),
-        (["tokens", "--url", "postgresql+psycopg://app:pw@127.0.0.1:1/x"], 1, "unavailable"),
+        (
+            ["tokens", "--url", "postgresql+psycopg://app:pw@127.0.0.1:1/x"],
+            1,
+            "nothing is listening at 127.0.0.1:1 (connection refused)",
+        ),
     ]
 
 
@@ -294,7 +298,7 @@ def test_a_short_password_is_masked_without_mangling_the_message(
     )
     assert main(["tokens", "--url", _url(url)]) == 1
     err = capsys.readouterr().err
-    assert ":***@127.0.0.1:1/x failed: the database is unavailable" in err
+    assert ":***@127.0.0.1:1/x failed: nothing is listening at 127.0.0.1:1" in err
 
 
 @pytest.mark.sqlite

@@ -110,7 +110,8 @@ def test_an_unreachable_server_fails_at_connect(
     status, lines = _doctor(url, capsys)
     assert status == 1
     assert list(lines) == ["connect"]
-    assert "unavailable" in lines["connect"] and "S3cretPw" not in lines["connect"]
+    assert "nothing is listening at 127.0.0.1:1 (connection refused)" in lines["connect"]
+    assert "S3cretPw" not in lines["connect"]
 
 
 # -- SQLite ------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "upgrade",
         "downgrade",
         "revoke_token",
+        "keys_from_environment",
     ),
     "zoho_tokenstore.store": ("SQLAlchemyTokenStore",),
     "zoho_tokenstore.migration": (

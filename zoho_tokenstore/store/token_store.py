@@ -40,7 +40,7 @@ from ..core.codec import (
     token_values_unchecked,
     value_problem,
 )
-from ..core.errors import database_error, store_error
+from ..core.errors import store_error
 from ..core.model import (
     COLUMN_NAMES,
     CREDENTIAL_COLUMNS,
@@ -51,6 +51,7 @@ from ..core.model import (
     token_row,
     token_row_class,
 )
+from ..database.connect_errors import connection_error
 from ..database.engine import build_engine, masked_url
 from ..database.exact_match import exact_match_problem
 from ..database.held_connection import HeldConnection
@@ -100,7 +101,9 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             is held in the database while Zoho answers (see ``zoho_tokenstore.refresh.ahead``).
             ``True`` (default) uses ``RefreshAhead()``; ``False`` leaves refreshing to the SDK; a
             ``RefreshAhead(...)`` sets the margin and timeouts.
-        encryption_keys: Fernet keys (``zoho-tokenstore keygen``, bytes or text), newest first.
+        encryption_keys: a list of Fernet keys (``zoho-tokenstore keygen``, bytes or text), newest
+            first; ``keys_from_environment()`` reads them from ``$ZOHO_TOKENSTORE_ENCRYPTION_KEYS``.
+            Anything else, or a malformed key, fails here (``SDKException``), showing no key.
             With keys, tokens and the client secret are stored encrypted under the newest key and
             found through keyed hashes; rows under an older key or written without keys still read
             (``zoho-tokenstore encrypt`` rewrites them). Without keys values are stored as given,
@@ -321,7 +324,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 with self._engine.connect() as connection:
                     problem = exact_match_problem(connection, self._table_name)
         except sa_exc.SQLAlchemyError as exc:
-            raise database_error("opening the token store", exc) from exc
+            raise connection_error("opening the token store", exc, self._engine.url) from exc
         if problem is not None:
             raise store_error(f"The token store cannot be used yet: {problem}")
 
