@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint benchmark clean test-sdk7 test-sdk6 sdk-venvs
+.PHONY: demo test lint benchmark clean test-sdk7 test-sdk6 sdk-venvs test-floors
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,18 @@ test-sdk7: .venv-sdk7/bin/.installed
 test-sdk6: .venv-sdk6/bin/.installed
 	ZOHO_TOKENSTORE_EXPECT_SDK=zohocrmsdk6_0 .venv-sdk6/bin/pytest $(SQLITE_SUITE)
 
+# Every dependency at the floor pyproject.toml declares (.ci/floors.py pins each `>=` bound), so a
+# floor is a tested claim: CI runs the SQLite suite there.
+.venv-floors/bin/.installed: pyproject.toml .ci/floors.py
+	$(PYTHON) -m venv .venv-floors
+	.venv-floors/bin/pip install --quiet --upgrade pip
+	$(PYTHON) .ci/floors.py > .venv-floors/floors.txt
+	.venv-floors/bin/pip install --quiet -c .venv-floors/floors.txt -e ".[test,sdk8]"
+	touch $@
+
+test-floors: .venv-floors/bin/.installed
+	.venv-floors/bin/pytest $(SQLITE_SUITE)
+
 demo: $(BIN)/.installed
 	$(BIN)/zoho-tokenstore demo
 
@@ -49,4 +61,4 @@ benchmark: $(BIN)/.installed
 	$(BIN)/python benchmarks/token_store_benchmark.py
 
 clean:
-	rm -rf $(VENV) .venv-sdk7 .venv-sdk6 build dist *.egg-info
+	rm -rf $(VENV) .venv-sdk7 .venv-sdk6 .venv-floors build dist *.egg-info

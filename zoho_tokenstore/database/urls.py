@@ -54,17 +54,24 @@ def parse_database_url(url: str | URL) -> URL:
     if isinstance(url, URL):
         parsed = url
     else:
-        try:
-            parsed = make_url(url)
-        except (ArgumentError, ValueError, TypeError):
-            # SQLAlchemy's message quotes the whole string, password included: say only what is wrong.
+        parsed = _parsed_or_none(url)
+        if parsed is None:
             raise DatabaseURLError(
                 f"the database URL could not be parsed; expected a URL such as {_URL_FORMS}"
-            ) from None
+            )
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:
         raise DatabaseURLError(unknown_scheme_message(parsed))
     return parsed
+
+
+def _parsed_or_none(url: str) -> URL | None:
+    """``make_url(url)``, or ``None``: raised outside the handler, so no exception keeps SQLAlchemy's
+    error as ``__context__`` (SQLAlchemy before 2.0.x quotes the whole string, password included)."""
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        return None
 
 
 def usable_url(url: str | URL) -> URL:
