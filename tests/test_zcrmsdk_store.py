@@ -3,13 +3,14 @@ SDK's own FileStore/DBStore, minus their bugs, on the main store's table, on eve
 
 from __future__ import annotations
 
+import importlib.metadata
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy.engine import URL
 
-from zcrmsdk_support import require_zcrmsdk
+from zcrmsdk_support import EXPECTED, require_zcrmsdk
 
 require_zcrmsdk()
 
@@ -218,3 +219,9 @@ def test_a_usage_error_keeps_its_exit_status() -> None:
     translated = as_zcrmsdk_error(UsageError("the option is wrong"))
     assert isinstance(translated, SDKException) and isinstance(translated, UsageError)
     assert translated.exit_status == 2 and translated.error_message == "the option is wrong"
+
+
+def test_this_run_has_the_expected_2x_distribution() -> None:
+    if EXPECTED is None:
+        pytest.skip("no ZOHO_TOKENSTORE_EXPECT_ZCRMSDK: not `make test-sdk2_1`/`test-sdk2_0`")
+    assert importlib.metadata.version(EXPECTED)  # raises if that distribution is not installed

@@ -13,9 +13,13 @@ import pytest
 EXPECTED: Final = os.environ.get("ZOHO_TOKENSTORE_EXPECT_ZCRMSDK")
 
 
+#: Whether the 2.x SDK is importable in this run.
+INSTALLED: Final = importlib.util.find_spec("zcrmsdk") is not None
+
+
 def require_zcrmsdk() -> None:
     """At module level: skip the module without zcrmsdk, or fail it where it must run."""
-    if importlib.util.find_spec("zcrmsdk") is not None:
+    if INSTALLED:
         return
     message = "zcrmsdk (zohocrmsdk2_1/2_0) is not installed; `make test-sdk2_1` runs these tests"
     if EXPECTED:
