@@ -18,8 +18,11 @@ from zcrmsdk.src.com.zoho.crm.api.util.utility import Utility
 
 from .standin_zoho import SDK_TIMEOUT_S, TOKEN_PATH, StandInZoho
 
-#: The CRM API version the installed 2.x SDK calls (``v2.1`` or ``v2``).
-ZCRMSDK_API_VERSION: Final = str(Constants.API_VERSION)
+#: The CRM API version in the paths the installed 2.x SDK calls: 2_1's ``Constants.API_VERSION``
+#: is ``v2.1``, 2_0's is ``2.0`` while its paths say ``/crm/v2/``.
+ZCRMSDK_API_VERSION: Final = {"2.0": "v2"}.get(
+    str(Constants.API_VERSION), str(Constants.API_VERSION)
+)
 
 #: The environment name the SDK puts in its token ids (``python_<local part>_<name>_<last 4>``).
 ENVIRONMENT_NAME: Final = "standin"
