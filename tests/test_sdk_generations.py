@@ -255,3 +255,8 @@ def test_the_2x_generation_installs_zcrmsdk_so_it_is_no_second_zohocrmsdk(tmp_pa
         (tmp_path / folder / "METADATA").write_text(f"Name: {name}\nVersion: 1\n")
         (tmp_path / folder / "top_level.txt").write_text(f"{top_level}\n")
     assert sdk_distributions([str(tmp_path)]) == [SdkDistribution("zohocrmsdk8_0", "1")]
+
+
+def test_a_missing_sdk_tells_a_2x_application_to_install_one_beside_zcrmsdk() -> None:
+    missing = sdk_problem([], importable=False)
+    assert missing is not None and "pip install 'zoho-tokenstore[sdk8,sdk2_1]'" in missing

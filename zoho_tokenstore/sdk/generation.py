@@ -28,6 +28,13 @@ _INSTALL_HINT: Final = (
 )
 
 
+#: The 2.x SDK (package ``zcrmsdk``) alone is not enough: the store's core needs ``zohocrmsdk``.
+_ZCRMSDK_HINT: Final = (
+    "; an application on the 2.x SDK (zohocrmsdk2_1/2_0, package zcrmsdk) needs one of them "
+    "beside it: pip install 'zoho-tokenstore[sdk8,sdk2_1]'"
+)
+
+
 class SdkGenerationWarning(UserWarning):
     """The installed Zoho SDK cannot work with the store (several generations, or an unsupported one)."""
 
@@ -96,8 +103,10 @@ def sdk_problem(distributions: Sequence[SdkDistribution], *, importable: bool = 
             + _INSTALL_HINT
         )
     if not distributions and not importable:
-        return "zoho-tokenstore needs the Zoho CRM Python SDK, and none is installed: " + (
-            _INSTALL_HINT
+        return (
+            "zoho-tokenstore needs the Zoho CRM Python SDK, and none is installed: "
+            + _INSTALL_HINT
+            + _ZCRMSDK_HINT
         )
     return None
 
