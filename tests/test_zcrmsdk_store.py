@@ -20,6 +20,7 @@ from zcrmsdk.src.com.zoho.crm.api.user_signature import UserSignature  # noqa: E
 
 from direct_db import insert_row  # noqa: E402
 from encryption_helpers import KEY_1, assert_encrypted_under, raw_rows  # noqa: E402
+from sdk_helpers import run_at_once  # noqa: E402
 from zoho_tokenstore.core.errors import TokenStoreError, UsageError  # noqa: E402
 from zoho_tokenstore.zcrmsdk import SQLAlchemyTokenStore  # noqa: E402
 from zoho_tokenstore.zcrmsdk.errors import as_zcrmsdk_error  # noqa: E402
@@ -225,3 +226,12 @@ def test_this_run_has_the_expected_2x_distribution() -> None:
     if EXPECTED is None:
         pytest.skip("no ZOHO_TOKENSTORE_EXPECT_ZCRMSDK: not `make test-sdk2_1`/`test-sdk2_0`")
     assert importlib.metadata.version(EXPECTED)  # raises if that distribution is not installed
+
+
+def test_concurrent_first_logins_of_one_user_leave_one_row(
+    store2: SQLAlchemyTokenStore, rows: Rows
+) -> None:
+    tokens = [_logged_in(refresh=f"1000.refresh.{i:04d}") for i in range(6)]
+    run_at_once(len(tokens), lambda i: store2.save_token(ALICE, tokens[i]))
+    [row] = rows()
+    assert {token.get_id() for token in tokens} == {row["id"]}
