@@ -10,9 +10,10 @@ from the host application's, and SQLite gets batch mode so later ALTERs work the
 from __future__ import annotations
 
 import os
+from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, make_url
 from sqlalchemy.pool import NullPool
 
 from zoho_tokenstore.core.model import TABLE_NAME, token_table
@@ -21,6 +22,10 @@ from zoho_tokenstore.database.migrations import rename_legacy_revisions, version
 from zoho_tokenstore.database.profile import EngineProfile
 
 config = context.config
+if config.config_file_name is not None and "connection" not in config.attributes:
+    # Plain `alembic` with an ini file: its [loggers] show each "Running upgrade X -> Y" on stderr.
+    # The package's own runner passes a connection and leaves the application's logging alone.
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 table_name: str = (
     config.attributes.get("table_name")
     or context.get_x_argument(as_dictionary=True).get("table")
@@ -51,10 +56,20 @@ def _configure(**kwargs: object) -> None:
     )
 
 
+#: Why ``--sql`` refuses SQLite: batch mode rebuilds a table from the live database's reflection.
+OFFLINE_SQLITE = (
+    "offline SQL (--sql) needs a server dialect: SQLite's table rebuilds (revision "
+    "zoho_tokenstore_0004) read the live table, so run `alembic upgrade head` on the SQLite file "
+    "itself, or pass -x url=postgresql+psycopg:// or -x url=mariadb+pymysql:// for a server's script"
+)
+
+
 def run_migrations_offline() -> None:
     """Emit the SQL as text (``alembic upgrade head --sql``) without a database connection."""
     url = _url()
-    _configure(url=url, literal_binds=True, render_as_batch=url.startswith("sqlite"))
+    if make_url(url).get_backend_name() == "sqlite":
+        raise SystemExit(OFFLINE_SQLITE)
+    _configure(url=url, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -47,6 +47,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "is_dead",
     ),
     "zoho_tokenstore.cli.operations.diagnostics": ("diagnose", "Check"),
+    "zoho_tokenstore.examples.real_zoho_init": ("main",),  # what the demo's last line runs
 }
 
 

@@ -25,6 +25,25 @@ def test_a_never_upgraded_database_is_refused_with_the_fix(empty_db_url: URL) ->
     assert "zoho-tokenstore upgrade --url" in raised.value.error_message
 
 
+@pytest.mark.parametrize("table_name", ["oauthtoken", "crm_tokens"])
+def test_the_constructor_names_the_fixes_a_python_caller_has(
+    empty_db_url: URL, table_name: str
+) -> None:
+    """The argument, the function and the command, each once; the function named fixes it."""
+    with pytest.raises(SDKException) as raised:
+        SQLAlchemyTokenStore(empty_db_url, table_name=table_name)
+    fix = str(raised.value.error_message).split("no zoho_tokenstore schema: ", 1)[1]
+    table = "" if table_name == "oauthtoken" else ", table_name='crm_tokens'"
+    option = "" if table_name == "oauthtoken" else " --table crm_tokens"
+    assert fix == (
+        f"pass auto_upgrade=True, or migrate once with zoho_tokenstore.upgrade(url{table}) "
+        f"or `zoho-tokenstore upgrade --url '{empty_db_url}'{option}`"
+    )
+    upgrade(empty_db_url, table_name=table_name)
+    with SQLAlchemyTokenStore(empty_db_url, table_name=table_name) as store:
+        assert store.get_tokens() == []
+
+
 def test_an_outdated_database_names_both_revisions(empty_db_url: URL) -> None:
     upgrade(empty_db_url)
     engine = sa.create_engine(empty_db_url)

@@ -24,7 +24,7 @@ from ..core.errors import TokenStoreError, UsageError, database_error
 from ..core.model import TABLE_NAME, token_table
 from ..database.engine import build_engine, masked_url
 from ..database.existing import open_existing
-from ..database.migrations import schema_problem
+from ..database.migrations import schema_problem, upgrade_command
 from ..database.urls import database_file, usable_url
 
 DEFAULT_URL: Final = "sqlite:///zohooauth.db"
@@ -260,10 +260,10 @@ def writable_database(args: argparse.Namespace) -> Engine:
 
 def require_schema(engine: Engine, args: argparse.Namespace) -> None:
     """Fail (exit 1) with the fixing command unless the token table is at the newest revision."""
-    problem = schema_problem(engine, table_of(args))
+    # The engine may be a read-only view of the file: the fix names the URL the user gave.
+    fix = f"run `{upgrade_command(shown_url(url_of(args)), table_of(args))}`"
+    problem = schema_problem(engine, table_of(args), fix=fix)
     if problem is not None:
-        # The engine may be a read-only view of the file: name the URL the user gave.
-        problem = problem.replace(masked_url(engine), shown_url(url_of(args)))
         raise TokenStoreError(f"{where(args)}: {problem}")
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL
 
 from ..core.model import TABLE_NAME, owned_tables, token_table
 from .alembic_nesting import outer_alembic_run_kept
-from .engine import build_engine, masked_url
+from .engine import build_engine
 from .profile import EngineProfile
 
 #: Our own Alembic version table, so a host application's Alembic history is never touched.
@@ -117,18 +117,19 @@ def include_name_for(*table_names: str) -> IncludeName:
     return _include_name_for(*table_names)
 
 
-def schema_problem(bind: Engine | Connection, table_name: str = TABLE_NAME) -> str | None:
-    """Why the store cannot use this database yet (with the command that fixes it), or ``None``."""
-    engine = bind.engine if isinstance(bind, Connection) else bind
+def upgrade_command(shown_url: str, table_name: str = TABLE_NAME) -> str:
+    """The command line that migrates ``table_name`` at ``shown_url`` (a URL with its password masked)."""
+    table_option = "" if table_name == TABLE_NAME else f" --table {table_name}"
+    return f"zoho-tokenstore upgrade --url '{shown_url}'{table_option}"
+
+
+def schema_problem(bind: Engine | Connection, table_name: str, *, fix: str) -> str | None:
+    """Why the store cannot use this database yet, ending in ``fix`` (what the reader can run where
+    they are: the CLI's command, the constructor's argument), or ``None``."""
     current = current_revision(bind, table_name)
     head = head_revision()
     if current == head:
         return None
-    table_option = "" if table_name == TABLE_NAME else f" --table {table_name}"
-    fix = (
-        f"run `zoho-tokenstore upgrade --url '{masked_url(engine)}'{table_option}` "
-        "(or `alembic upgrade head`), or pass auto_upgrade=True"
-    )
     if current is None:
         return f"the database has no zoho_tokenstore schema: {fix}"
     known = {

@@ -4,6 +4,7 @@ Each problem is a ``DatabaseURLError`` naming the fix, never the password (docs/
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import unquote
@@ -161,7 +162,7 @@ def create_private_file(target: SQLiteFile) -> None:
     if not os.path.isdir(directory):
         raise DatabaseURLError(
             f"the directory {directory!r} for the SQLite database does not exist: "
-            f"create it first (mkdir -p {directory!r}) or point the URL at an existing directory"
+            f"create it first (mkdir -p {shlex.quote(directory)}) or point the URL at an existing directory"
         )
     if os.path.isdir(path):
         raise DatabaseURLError(

@@ -54,7 +54,7 @@ from ..core.model import (
 from ..database.engine import build_engine, masked_url
 from ..database.exact_match import exact_match_problem
 from ..database.held_connection import HeldConnection
-from ..database.migrations import schema_problem, upgrade
+from ..database.migrations import schema_problem, upgrade, upgrade_command
 from ..database.profile import EngineProfile
 from ..database.urls import DatabaseURLError
 from ..encryption.cipher import TokenCipher, UnreadableValue, unreadable_row_error
@@ -332,7 +332,11 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 upgrade(self._engine, table_name=self._table_name)
                 problem = None
             else:
-                problem = schema_problem(self._engine, self._table_name) if check_schema else None
+                problem = (
+                    schema_problem(self._engine, self._table_name, fix=self._schema_fix())
+                    if check_schema
+                    else None
+                )
             if problem is None and (auto_upgrade or check_schema):
                 # A table at the newest revision can still compare inexactly (say, made by hand).
                 with self._engine.connect() as connection:
@@ -341,6 +345,15 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             raise database_error("opening the token store", exc) from exc
         if problem is not None:
             raise store_error(f"The token store cannot be used yet: {problem}")
+
+    def _schema_fix(self) -> str:
+        """What a Python caller can do about a schema that is not at the newest revision."""
+        table = "" if self._table_name == TABLE_NAME else f", table_name={self._table_name!r}"
+        command = upgrade_command(masked_url(self._engine), self._table_name)
+        return (
+            f"pass auto_upgrade=True, or migrate once with zoho_tokenstore.upgrade(url{table}) "
+            f"or `{command}`"
+        )
 
     def _check_open(self) -> None:
         if self._closed:

@@ -20,7 +20,12 @@ from ...core.errors import database_error
 from ...core.model import TABLE_NAME, owned_tables, token_table
 from ...database.engine import masked_url
 from ...database.existing import MissingDatabaseError, open_existing
-from ...database.migrations import current_revision, schema_problem, version_table
+from ...database.migrations import (
+    current_revision,
+    schema_problem,
+    upgrade_command,
+    version_table,
+)
 from ...database.urls import database_file
 
 OK: Final = "ok"
@@ -98,13 +103,16 @@ def _check_connect(engine: Engine, url: URL) -> Check:
     with engine.connect() as connection:
         connection.exec_driver_sql("SELECT 1")
         version = ".".join(str(part) for part in engine.dialect.server_version_info or ())
-    return Check("connect", OK, f"{masked_url(url)} answers ({engine.dialect.name} {version})")
+    # A mysql:// URL on a MariaDB server has the dialect name "mysql": name the server itself.
+    server = "mariadb" if getattr(engine.dialect, "is_mariadb", False) else engine.dialect.name
+    return Check("connect", OK, f"{masked_url(url)} answers ({server} {version})")
 
 
 def _check_schema(engine: Engine, url: URL, table_name: str) -> Check:
-    problem = schema_problem(engine, table_name)
+    fix = f"run `{upgrade_command(masked_url(url), table_name)}`"  # doctor's reader is at a shell
+    problem = schema_problem(engine, table_name, fix=fix)
     if problem is not None:
-        return Check("schema", FAIL, problem.replace(masked_url(engine), masked_url(url)))
+        return Check("schema", FAIL, problem)
     revision = current_revision(engine, table_name)
     return Check("schema", OK, f"table {table_name} is at {revision}, the newest revision")
 
