@@ -243,3 +243,20 @@ def test_one_database_serves_applications_on_6_0_7_0_and_8_0(
     stored = {row["user_name"]: row for row in rows()}
     assert set(stored) == {CAROL_NAME, DAVE_NAME}  # one row per user, same name on every SDK
     assert (stored[CAROL_NAME]["id"], stored[DAVE_NAME]["id"]) == (carol["id"], dave["id"])
+
+
+def test_the_2x_generation_installs_zcrmsdk_so_it_is_no_second_zohocrmsdk(tmp_path: Path) -> None:
+    for folder, name, top_level in [
+        ("zohocrmsdk8_0-7.0.0.dist-info", "zohocrmsdk8_0", "zohocrmsdk"),
+        ("zohocrmsdk2_1-3.0.0.dist-info", "zohocrmsdk2_1", "zcrmsdk"),  # zoho_tokenstore.zcrmsdk
+        ("zohocrmsdk2_0-6.0.0.dist-info", "zohocrmsdk2_0", "zcrmsdk"),
+    ]:
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "METADATA").write_text(f"Name: {name}\nVersion: 1\n")
+        (tmp_path / folder / "top_level.txt").write_text(f"{top_level}\n")
+    assert sdk_distributions([str(tmp_path)]) == [SdkDistribution("zohocrmsdk8_0", "1")]
+
+
+def test_a_missing_sdk_tells_a_2x_application_to_install_one_beside_zcrmsdk() -> None:
+    missing = sdk_problem([], importable=False)
+    assert missing is not None and "pip install 'zoho-tokenstore[sdk8,sdk2_1]'" in missing

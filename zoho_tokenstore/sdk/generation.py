@@ -16,7 +16,8 @@ from typing import Final
 #: Supported distributions (normalized names) and the extra of this package that installs each.
 EXTRAS: Final = {"zohocrmsdk8_0": "sdk8", "zohocrmsdk7_0": "sdk7", "zohocrmsdk6_0": "sdk6"}
 
-#: Every distribution named like this installs the top-level package ``zohocrmsdk``.
+#: Distributions named like this install ``zohocrmsdk`` (those whose top_level.txt says otherwise
+#: do not: ``_installs_zohocrmsdk``).
 _SDK_NAME: Final = re.compile(r"zohocrmsdk\d+_\d+")
 
 _INSTALL_HINT: Final = (
@@ -24,6 +25,13 @@ _INSTALL_HINT: Final = (
     "pip install 'zoho-tokenstore[sdk8]' (zohocrmsdk8_0, CRM API v8), "
     "pip install 'zoho-tokenstore[sdk7]' (zohocrmsdk7_0, v7), "
     "pip install 'zoho-tokenstore[sdk6]' (zohocrmsdk6_0, v6)"
+)
+
+
+#: The 2.x SDK (package ``zcrmsdk``) alone is not enough: the store's core needs ``zohocrmsdk``.
+_ZCRMSDK_HINT: Final = (
+    "; an application on the 2.x SDK (zohocrmsdk2_1/2_0, package zcrmsdk) needs one of them "
+    "beside it: pip install 'zoho-tokenstore[sdk8,sdk2_1]'"
 )
 
 
@@ -59,9 +67,16 @@ def sdk_distributions(path: Sequence[str] | None = None) -> list[SdkDistribution
     )
     for dist in dists:
         name = normalized_name(dist.metadata["Name"] or "")
-        if _SDK_NAME.fullmatch(name):
+        if _SDK_NAME.fullmatch(name) and _installs_zohocrmsdk(dist):
             found.setdefault(name, SdkDistribution(name, dist.version))
     return sorted(found.values())
+
+
+def _installs_zohocrmsdk(dist: importlib.metadata.Distribution) -> bool:
+    """Whether ``dist``'s top-level package is ``zohocrmsdk``: zohocrmsdk2_1 and 2_0 install
+    ``zcrmsdk`` instead (the ``zoho_tokenstore.zcrmsdk`` store), so they can sit beside one."""
+    top_level = (dist.read_text("top_level.txt") or "").split()
+    return not top_level or "zohocrmsdk" in top_level
 
 
 @functools.lru_cache(maxsize=1)
@@ -88,8 +103,10 @@ def sdk_problem(distributions: Sequence[SdkDistribution], *, importable: bool = 
             + _INSTALL_HINT
         )
     if not distributions and not importable:
-        return "zoho-tokenstore needs the Zoho CRM Python SDK, and none is installed: " + (
-            _INSTALL_HINT
+        return (
+            "zoho-tokenstore needs the Zoho CRM Python SDK, and none is installed: "
+            + _INSTALL_HINT
+            + _ZCRMSDK_HINT
         )
     return None
 
