@@ -51,14 +51,11 @@ class SQLiteFile:
 
 def parse_database_url(url: str | URL) -> URL:
     """``url`` as a SQLAlchemy ``URL`` on a supported backend, or a ``DatabaseURLError`` saying why not."""
-    if isinstance(url, URL):
-        parsed = url
-    else:
-        parsed = _parsed_or_none(url)
-        if parsed is None:
-            raise DatabaseURLError(
-                f"the database URL could not be parsed; expected a URL such as {_URL_FORMS}"
-            )
+    parsed = url if isinstance(url, URL) else _parsed_or_none(url)
+    if parsed is None:
+        raise DatabaseURLError(
+            f"the database URL could not be parsed; expected a URL such as {_URL_FORMS}"
+        )
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:
         raise DatabaseURLError(unknown_scheme_message(parsed))
