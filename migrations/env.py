@@ -1,7 +1,7 @@
 """Alembic environment for zoho_tokenstore's own table.
 
 The URL comes from ``alembic -x url=...``, else ``ZOHO_TOKENSTORE_URL``, else ``sqlalchemy.url`` in
-alembic.ini. ``zoho_tokenstore.database.migrations`` passes its own connection instead. The table is
+alembic.ini. ``zoho_tokenstore.database.migrations`` passes an engine or a connection instead. The table is
 ``oauthtoken`` unless ``-x table=...`` or ``ZOHO_TOKENSTORE_TABLE`` names another; revisions read the
 name from ``context.config.attributes["table_name"]``. Each table has its own version table, separate
 from the host application's, and SQLite gets batch mode so later ALTERs work there too.
@@ -20,6 +20,7 @@ from zoho_tokenstore.core.model import TABLE_NAME, token_table
 from zoho_tokenstore.database.engine import build_engine
 from zoho_tokenstore.database.migrations import rename_legacy_revisions, version_table
 from zoho_tokenstore.database.profile import EngineProfile
+from zoho_tokenstore.database.upgrade_lock import locked_transaction, schema_lock
 
 config = context.config
 if config.config_file_name is not None and "connection" not in config.attributes:
@@ -82,17 +83,22 @@ def _run_on(connection: Connection) -> None:
 
 
 def run_migrations_online() -> None:
-    """Migrate through the caller's connection if given, else a throwaway engine for the URL."""
+    """Migrate under the table's upgrade lock (``upgrade_lock``), which every entry point takes
+    here: in the caller's transaction if given a connection, else in one of ours on the engine
+    given or a throwaway one for the URL. Alembic reads the version only once the lock is held."""
     shared = config.attributes.get("connection")
     if shared is not None:
-        _run_on(shared)
+        with schema_lock(shared, table_name):
+            _run_on(shared)
         return
-    engine = build_engine(_url(), poolclass=NullPool)
+    given = config.attributes.get("engine")
+    engine = given if given is not None else build_engine(_url(), poolclass=NullPool)
     try:
-        with EngineProfile.of(engine).begin() as connection:
+        with locked_transaction(EngineProfile.of(engine), table_name) as connection:
             _run_on(connection)
     finally:
-        engine.dispose()
+        if given is None:
+            engine.dispose()
 
 
 if context.is_offline_mode():

@@ -13,6 +13,7 @@ from backends import require_backend
 from databases import throwaway_database
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore, downgrade, upgrade
+from zoho_tokenstore.cli import main
 from zoho_tokenstore.core.errors import driver_error_code, is_retryable
 from zoho_tokenstore.core.model import OAuthTokenRow
 
@@ -109,6 +110,31 @@ def test_database_errors_become_token_store_errors_without_values(empty_db_url: 
             assert secret not in repr(error)
             assert secret not in str(error.__cause__)
     store.close()
+
+
+def test_a_schema_conflict_during_an_upgrade_is_not_called_a_lost_connection(
+    backend: str, empty_db_url: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A table made by another tool (the SDK's DBStore): the upgrade's CREATE TABLE is refused.
+    MariaDB reports that as OperationalError 1050, the class of a lost connection."""
+    engine = sa.create_engine(empty_db_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE oauthtoken (id VARCHAR(10) PRIMARY KEY)")
+    engine.dispose()
+    url = empty_db_url.render_as_string(hide_password=False)
+
+    with pytest.raises(SDKException) as raised:
+        SQLAlchemyTokenStore(empty_db_url, auto_upgrade=True)
+    status = main(["upgrade", "--url", url])
+    printed = capsys.readouterr().err
+
+    assert status == 1
+    for message in (raised.value.error_message, printed):
+        assert "a table, column or index it creates exists already" in message
+        assert "unavailable" not in message and "connection was lost" not in message
+    if backend == "mysql":
+        assert isinstance(raised.value.__cause__, sa.exc.OperationalError)
+        assert "code 1050" in raised.value.error_message
 
 
 def test_an_unreachable_server_fails_promptly_without_the_password(server_backend: str) -> None:

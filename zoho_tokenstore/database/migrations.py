@@ -19,7 +19,6 @@ from sqlalchemy.engine import URL
 from ..core.model import TABLE_NAME, owned_tables, token_table
 from .alembic_nesting import outer_alembic_run_kept
 from .engine import build_engine
-from .profile import EngineProfile
 
 #: Our own Alembic version table, so a host application's Alembic history is never touched.
 VERSION_TABLE: Final = "zoho_tokenstore_alembic_version"
@@ -53,13 +52,16 @@ def version_table(table_name: str = TABLE_NAME) -> str:
     return VERSION_TABLE if table_name == TABLE_NAME else f"{VERSION_TABLE}_{table_name}"
 
 
-def alembic_config(connection: Connection | None = None, table_name: str = TABLE_NAME) -> Config:
-    """An Alembic ``Config`` for our migrations; with ``connection``, env.py migrates through it."""
+def alembic_config(bind: Engine | Connection | None = None, table_name: str = TABLE_NAME) -> Config:
+    """An Alembic ``Config`` for our migrations; with ``bind``, env.py migrates through it (on an
+    engine in a transaction of its own, on a connection in the caller's) under the upgrade lock."""
     config = Config()
     config.set_main_option("script_location", str(migrations_path()))
     config.attributes["table_name"] = table_name
-    if connection is not None:
-        config.attributes["connection"] = connection
+    if isinstance(bind, Connection):
+        config.attributes["connection"] = bind
+    elif bind is not None:
+        config.attributes["engine"] = bind
     return config
 
 
@@ -144,7 +146,8 @@ def schema_problem(bind: Engine | Connection, table_name: str, *, fix: str) -> s
 
 
 def _run(bind: Bind, table_name: str, action: Callable[[Config], None]) -> None:
-    """Run ``action`` with a config whose env.py migrates through one transaction: ours or the caller's."""
+    """Run ``action`` with a config whose env.py migrates through one transaction, ours or the
+    caller's, holding the table's upgrade lock (``upgrade_lock``)."""
     version_table(table_name)  # a bad name fails before any connection is made
     if isinstance(bind, Connection):
         with outer_alembic_run_kept():
@@ -156,8 +159,7 @@ def _run(bind: Bind, table_name: str, action: Callable[[Config], None]) -> None:
         return
     engine = bind if isinstance(bind, Engine) else build_engine(bind)
     try:
-        with EngineProfile.of(engine).begin() as connection:
-            action(alembic_config(connection, table_name))
+        action(alembic_config(engine, table_name))
     finally:
         if engine is not bind:
             engine.dispose()
