@@ -139,6 +139,20 @@ def test_console_script_demo_defaults_to_sqlite_in_the_current_directory(tmp_pat
         assert STANDIN_TOKEN.search(done.stdout) is None
     # Only the database lands in the working directory; SDK field files went to a temp dir.
     assert sorted(os.listdir(tmp_path)) == ["zohooauth-demo.db"]
+    # The last line points at an example the installed package has: it runs, and asks for settings.
+    command = re.search(r"With a real Zoho account: (python -m \S+) ", done.stdout)
+    assert command is not None and done.stdout.rstrip().endswith(".")
+    example = subprocess.run(
+        [sys.executable, *command.group(1).split()[1:]],
+        cwd=tmp_path,
+        env={k: v for k, v in env.items() if not k.startswith("ZOHO_")},
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_S,
+        check=False,
+    )
+    assert example.returncode == 2
+    assert example.stderr.startswith("error: set these environment variables first: ZOHO_CLIENT_ID")
 
 
 def test_demo_leaves_the_callers_sdk_as_it_found_it(

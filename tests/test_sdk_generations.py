@@ -336,3 +336,20 @@ def test_a_failing_save_is_logged_by_8_0_to_6_0_and_raised_by_5_0(
         [cause] = error.args
     assert isinstance(cause, SDKException) and cause.code == "TOKEN_STORE"
     assert cause.error_message == "save_token failed: the disk is full"
+
+
+def test_the_2x_generation_installs_zcrmsdk_so_it_is_no_second_zohocrmsdk(tmp_path: Path) -> None:
+    for folder, name, top_level in [
+        ("zohocrmsdk8_0-7.0.0.dist-info", "zohocrmsdk8_0", "zohocrmsdk"),
+        ("zohocrmsdk2_1-3.0.0.dist-info", "zohocrmsdk2_1", "zcrmsdk"),  # zoho_tokenstore.zcrmsdk
+        ("zohocrmsdk2_0-6.0.0.dist-info", "zohocrmsdk2_0", "zcrmsdk"),
+    ]:
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "METADATA").write_text(f"Name: {name}\nVersion: 1\n")
+        (tmp_path / folder / "top_level.txt").write_text(f"{top_level}\n")
+    assert sdk_distributions([str(tmp_path)]) == [SdkDistribution("zohocrmsdk8_0", "1")]
+
+
+def test_a_missing_sdk_tells_a_2x_application_to_install_one_beside_zcrmsdk() -> None:
+    missing = sdk_problem([], importable=False)
+    assert missing is not None and "pip install 'zoho-tokenstore[sdk8,sdk2_1]'" in missing

@@ -5,6 +5,7 @@ stand-in through the installed plugin."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -112,6 +113,18 @@ def test_installed_wheel_upgrades_sqlite_without_the_source_tree(
         text=True,
     )
     assert result.stdout.strip() == "0"
+
+    # The demo's last line names this example: the wheel has it, and it asks for its settings.
+    example = subprocess.run(
+        [str(python), "-m", "zoho_tokenstore.examples.real_zoho_init"],
+        cwd=workdir,
+        env={k: v for k, v in os.environ.items() if not k.startswith("ZOHO_")},
+        check=False,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
+    assert example.returncode == 2 and "ZOHO_CLIENT_ID" in example.stderr, example.stderr
 
 
 @pytest.mark.slow

@@ -34,8 +34,8 @@ GENERATIONS: Final = (
     Generation("zohocrmsdk7_0", ZOHOCRMSDK, "v7", "sdk7"),
     Generation("zohocrmsdk6_0", ZOHOCRMSDK, "v6", "sdk6"),
     Generation("zohocrmsdk5_0", ZOHOCRMSDK, "v5", "sdk5"),
-    Generation("zohocrmsdk2_1", "zcrmsdk", "v2.1", None),
-    Generation("zohocrmsdk2_0", "zcrmsdk", "v2", None),
+    Generation("zohocrmsdk2_1", "zcrmsdk", "v2.1", "sdk2_1"),  # zoho_tokenstore.zcrmsdk
+    Generation("zohocrmsdk2_0", "zcrmsdk", "v2", "sdk2_0"),
     Generation("zcrmsdk", "zcrmsdk", "v2", None),  # the archived 3.x SDK: out of scope
 )
 
@@ -53,6 +53,13 @@ _INSTALL_HINT: Final = "install the generation your application uses with one of
     f"pip install 'zoho-tokenstore[{g.extra}]' ({g.distribution}, CRM API {g.api_version})"
     for g in GENERATIONS
     if g.distribution in EXTRAS
+)
+
+
+#: The 2.x SDK (package ``zcrmsdk``) alone is not enough: the store's core needs ``zohocrmsdk``.
+_ZCRMSDK_HINT: Final = (
+    "; an application on the 2.x SDK (zohocrmsdk2_1/2_0, package zcrmsdk) needs one of them "
+    "beside it: pip install 'zoho-tokenstore[sdk8,sdk2_1]'"
 )
 
 
@@ -98,9 +105,16 @@ def sdk_distributions(
     )
     for dist in dists:
         name = normalized_name(dist.metadata["Name"] or "")
-        if import_package(name) == package:
+        if import_package(name) == package and _top_level_has(dist, package):
             found.setdefault(name, SdkDistribution(name, dist.version))
     return sorted(found.values())
+
+
+def _top_level_has(dist: importlib.metadata.Distribution, package: str) -> bool:
+    """Whether ``dist``'s top_level.txt lists ``package`` (or is absent): the installed files
+    have the last word over ``GENERATIONS``."""
+    top_level = (dist.read_text("top_level.txt") or "").split()
+    return not top_level or package in top_level
 
 
 @functools.lru_cache(maxsize=1)
@@ -127,8 +141,10 @@ def sdk_problem(distributions: Sequence[SdkDistribution], *, importable: bool = 
             + _INSTALL_HINT
         )
     if not distributions and not importable:
-        return "zoho-tokenstore needs the Zoho CRM Python SDK, and none is installed: " + (
-            _INSTALL_HINT
+        return (
+            "zoho-tokenstore needs the Zoho CRM Python SDK, and none is installed: "
+            + _INSTALL_HINT
+            + _ZCRMSDK_HINT
         )
     return None
 

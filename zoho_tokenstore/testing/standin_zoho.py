@@ -43,6 +43,8 @@ TOKEN_PATH = "/oauth/v2/token"
 REVOKE_PATH = TOKEN_PATH + "/revoke"
 #: The CRM API version the installed SDK calls: ``v8`` (zohocrmsdk8_0), ``v7``, ``v6`` or ``v5``.
 SDK_API_VERSION: str = str(Constants.API_VERSION)
+#: The CRM API versions of the 2.x SDK generation (zohocrmsdk2_1, 2_0: package ``zcrmsdk``).
+ZCRMSDK_API_VERSIONS = ("v2.1", "v2")
 #: CRM endpoints below ``/crm/<version>/``, and the name each is counted under in ``calls``.
 _CRM_ENDPOINTS = {"users": "users", "org": "org", "settings/fields": "fields", "Leads": "records"}
 USERS_PATH = f"/crm/{SDK_API_VERSION}/users"

@@ -19,6 +19,7 @@ from ...core.errors import TokenStoreError
 from ...core.model import ENCRYPTED_COLUMNS, hash_column, token_table
 from ...database.engine import build_engine, masked_url
 from ...database.migrations import current_revision, upgrade
+from ...examples import real_zoho_init
 from ...sdk.records import get_records
 from ...sdk.state import preserved_sdk_state, reset_sdk_state
 from ...sdk.tokens import SDK_FINDS_USER
@@ -31,6 +32,8 @@ from .display import token_line
 DEFAULT_DEMO_URL: Final = "sqlite:///zohooauth-demo.db"
 DEMO_EMAIL: Final = "newcomer@example.com"
 DEMO_ZGID: Final = "20240001"
+#: What the demo's last line suggests next: the example that ships inside the package.
+REAL_ZOHO_COMMAND: Final = f"python -m {real_zoho_init.__name__}"
 DEMO_USER_NAME: Final = f"{DEMO_EMAIL}:{DEMO_ZGID}"
 
 
@@ -113,7 +116,7 @@ def run_demo(
     )
     say(
         f"\nRun it again: the same row is updated. Inspect it: zoho-tokenstore tokens --url "
-        f"'{report.url}'\nWith a real Zoho account: see examples/real_zoho_init.py."
+        f"'{report.url}'\nWith a real Zoho account: {REAL_ZOHO_COMMAND} (it names the settings it needs)."
     )
     return report
 
