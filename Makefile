@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint benchmark clean test-sdk7 test-sdk6 sdk-venvs test-sdk2_1 test-sdk2_0 test-floors
+.PHONY: demo test lint benchmark clean test-sdk7 test-sdk6 test-sdk5 sdk-venvs test-sdk2_1 test-sdk2_0 test-floors
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-# The older SDK generations (zohocrmsdk7_0, zohocrmsdk6_0), each in its own venv: they all install
+# The older SDK generations (zohocrmsdk7_0, 6_0, 5_0), each in its own venv: they all install
 # the package `zohocrmsdk`, so they cannot share one. `make test-sdk7` runs the SQLite suite there;
 # `make test` uses these venvs too (when present) to share one database between generations.
 .venv-sdk%/bin/.installed: pyproject.toml
@@ -22,7 +22,7 @@ $(BIN)/.installed: pyproject.toml
 	.venv-sdk$*/bin/pip install --quiet -e ".[test,sdk$*]"
 	touch $@
 
-sdk-venvs: .venv-sdk7/bin/.installed .venv-sdk6/bin/.installed
+sdk-venvs: .venv-sdk7/bin/.installed .venv-sdk6/bin/.installed .venv-sdk5/bin/.installed
 
 # SQLite only (no server markers); ZOHO_TOKENSTORE_EXPECT_SDK makes a test prove which SDK ran.
 SQLITE_SUITE := -q -m "not postgresql and not mysql"
@@ -32,6 +32,9 @@ test-sdk7: .venv-sdk7/bin/.installed
 
 test-sdk6: .venv-sdk6/bin/.installed
 	ZOHO_TOKENSTORE_EXPECT_SDK=zohocrmsdk6_0 .venv-sdk6/bin/pytest $(SQLITE_SUITE)
+
+test-sdk5: .venv-sdk5/bin/.installed
+	ZOHO_TOKENSTORE_EXPECT_SDK=zohocrmsdk5_0 .venv-sdk5/bin/pytest $(SQLITE_SUITE)
 
 # Every dependency at the floor pyproject.toml declares (.ci/floors.py pins each `>=` bound), so a
 # floor is a tested claim: CI runs the SQLite suite there.
@@ -84,4 +87,4 @@ benchmark: $(BIN)/.installed
 	$(BIN)/python benchmarks/token_store_benchmark.py
 
 clean:
-	rm -rf $(VENV) .venv-sdk7 .venv-sdk6 .venv-sdk2_1 .venv-sdk2_0 .venv-floors build dist *.egg-info
+	rm -rf $(VENV) .venv-sdk7 .venv-sdk6 .venv-sdk5 .venv-sdk2_1 .venv-sdk2_0 .venv-floors build dist *.egg-info

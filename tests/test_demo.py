@@ -21,7 +21,8 @@ from sdk_helpers import get_leads, lead_descriptions
 from token_factory import full_token, now_ms
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
-from zoho_tokenstore.cli.operations.demo import DEMO_USER_NAME, run_demo
+from zoho_tokenstore.cli.operations.demo import DEMO_USER_NAME, EARLIER_ROW_DELETED, run_demo
+from zoho_tokenstore.sdk.tokens import SDK_FINDS_USER
 from zoho_tokenstore.testing import StandInKit
 from zoho_tokenstore.testing.standin_zoho import DEFAULT_CLIENT_SECRET
 
@@ -66,8 +67,12 @@ def test_demo_runs_twice_on_every_backend_and_keeps_one_row(
     second_out = capsys.readouterr().out
     [second] = rows()
     assert_shows_every_step_and_no_secret(second_out, second)
-    assert second["id"] == first["id"]  # the re-run updated the demo user's row
-    assert f"a row from an earlier run (id {first['id']}) was updated" in second_out
+    if SDK_FINDS_USER:
+        assert second["id"] == first["id"]  # the re-run updated the demo user's row
+        assert f"a row from an earlier run (id {first['id']}) was updated" in second_out
+    else:  # zohocrmsdk5_0 would use the dead row by its user name: the demo deletes it first
+        assert f"{EARLIER_ROW_DELETED} (id {first['id']})" in second_out
+        assert "a new row was inserted" in second_out
     assert second["refresh_token"] != first["refresh_token"]  # a new login, new tokens
     assert "token:authorization_code 1, token:refresh_token 1" in second_out
 

@@ -47,12 +47,10 @@ class StandInKit:
         return self.server.base_url
 
     def grant_token(self, email: str | None = None) -> OAuthToken:
-        """An ``OAuthToken`` with the stand-in's client and a fresh grant code for ``email``."""
-        return OAuthToken(
-            client_id=self.server.DEFAULT_CLIENT_ID,
-            client_secret=self.server.DEFAULT_CLIENT_SECRET,
-            grant_token=self.server.issue_grant_code(email or self.user.email),
-        )
+        """An ``OAuthToken`` with the stand-in's client and a fresh grant code for ``email``; on
+        zohocrmsdk5_0 it names the user too (``StandInZoho.grant_token``)."""
+        token: OAuthToken = self.server.grant_token(email or self.user.email)
+        return token
 
     def refresh_token(self, refresh_token: str) -> OAuthToken:
         """An ``OAuthToken`` as a restarted app builds it: the stand-in's client and a refresh token."""
