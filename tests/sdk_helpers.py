@@ -19,10 +19,10 @@ import pytest
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
 from zohocrmsdk.src.com.zoho.api.logger import Logger
-from zohocrmsdk.src.com.zoho.crm.api.record import RecordOperations
 from zohocrmsdk.src.com.zoho.crm.api.record import ResponseWrapper as RecordsWrapper
 from zohocrmsdk.src.com.zoho.crm.api.util.api_response import APIResponse
 
+from zoho_tokenstore.sdk.records import get_records
 from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
@@ -45,12 +45,10 @@ def run_at_once(count: int, work: Callable[[int], T], timeout: float = 30.0) -> 
 
 
 def grant_token(zoho: StandInZoho, email: str) -> OAuthToken:
-    """An ``OAuthToken`` carrying a fresh grant code for ``email`` from the default client."""
-    return OAuthToken(
-        client_id=zoho.DEFAULT_CLIENT_ID,
-        client_secret=zoho.DEFAULT_CLIENT_SECRET,
-        grant_token=zoho.issue_grant_code(email),
-    )
+    """An ``OAuthToken`` carrying a fresh grant code for ``email`` from the default client (and,
+    on zohocrmsdk5_0, the user's name: ``StandInZoho.grant_token``)."""
+    token: OAuthToken = zoho.grant_token(email)
+    return token
 
 
 def login(zoho: StandInZoho, store: TokenStore, workdir: Path, email: str) -> OAuthToken:
@@ -82,7 +80,8 @@ def init_sdk(
 
 def get_leads() -> APIResponse:
     """``RecordOperations("Leads").get_records()`` through the current initializer."""
-    return RecordOperations("Leads").get_records()
+    response: APIResponse = get_records("Leads")
+    return response
 
 
 def lead_descriptions(response: APIResponse) -> list[str]:

@@ -21,7 +21,8 @@ from sdk_helpers import get_leads, lead_descriptions
 from token_factory import full_token, now_ms
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
-from zoho_tokenstore.cli.operations.demo import DEMO_USER_NAME, run_demo
+from zoho_tokenstore.cli.operations.demo import DEMO_USER_NAME, EARLIER_ROW_DELETED, run_demo
+from zoho_tokenstore.sdk.tokens import SDK_FINDS_USER
 from zoho_tokenstore.testing import StandInKit
 from zoho_tokenstore.testing.standin_zoho import DEFAULT_CLIENT_SECRET
 
@@ -66,8 +67,12 @@ def test_demo_runs_twice_on_every_backend_and_keeps_one_row(
     second_out = capsys.readouterr().out
     [second] = rows()
     assert_shows_every_step_and_no_secret(second_out, second)
-    assert second["id"] == first["id"]  # the re-run updated the demo user's row
-    assert f"a row from an earlier run (id {first['id']}) was updated" in second_out
+    if SDK_FINDS_USER:
+        assert second["id"] == first["id"]  # the re-run updated the demo user's row
+        assert f"a row from an earlier run (id {first['id']}) was updated" in second_out
+    else:  # zohocrmsdk5_0 would use the dead row by its user name: the demo deletes it first
+        assert f"{EARLIER_ROW_DELETED} (id {first['id']})" in second_out
+        assert "a new row was inserted" in second_out
     assert second["refresh_token"] != first["refresh_token"]  # a new login, new tokens
     assert "token:authorization_code 1, token:refresh_token 1" in second_out
 
@@ -134,6 +139,20 @@ def test_console_script_demo_defaults_to_sqlite_in_the_current_directory(tmp_pat
         assert STANDIN_TOKEN.search(done.stdout) is None
     # Only the database lands in the working directory; SDK field files went to a temp dir.
     assert sorted(os.listdir(tmp_path)) == ["zohooauth-demo.db"]
+    # The last line points at an example the installed package has: it runs, and asks for settings.
+    command = re.search(r"With a real Zoho account: (python -m \S+) ", done.stdout)
+    assert command is not None and done.stdout.rstrip().endswith(".")
+    example = subprocess.run(
+        [sys.executable, *command.group(1).split()[1:]],
+        cwd=tmp_path,
+        env={k: v for k, v in env.items() if not k.startswith("ZOHO_")},
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_S,
+        check=False,
+    )
+    assert example.returncode == 2
+    assert example.stderr.startswith("error: set these environment variables first: ZOHO_CLIENT_ID")
 
 
 def test_demo_leaves_the_callers_sdk_as_it_found_it(

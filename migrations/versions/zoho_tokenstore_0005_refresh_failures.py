@@ -5,7 +5,7 @@ Revises: zoho_tokenstore_0004
 Create Date: 2026-12-02
 
 Four nullable columns on the token table, all NULL while refreshes work (see the section "When a
-refresh fails" of ``docs/refresh-ahead.md``):
+refresh fails" of ``docs/refresh-coordination.md``):
 
 - ``refresh_error``: Zoho's error code (``invalid_code``, ``Access Denied``...) or, for a request
   that got no answer, the kind of failure; never a token or secret.

@@ -89,7 +89,7 @@ class ColumnRole:
     #: The column holding this credential's keyed hash, which lookups match when there are keys.
     lookup_hash: str | None = None
     #: Refresh-ahead's record of a failed refresh, not one of the SDK token's fields: never a
-    #: secret, never read into an ``OAuthToken``, imported or matched (docs/refresh-ahead.md).
+    #: secret, never read into an ``OAuthToken``, imported or matched (docs/refresh-coordination.md).
     refresh_failure: bool = False
 
 

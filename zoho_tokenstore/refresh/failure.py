@@ -1,5 +1,5 @@
 """What a failed refresh leaves in the token row (revision 0005) and what it means for the next
-read: ask Zoho again, back off, or wait for the user to consent again (docs/refresh-ahead.md)."""
+read: ask Zoho again, back off, or wait for the user to consent again (docs/refresh-coordination.md)."""
 
 from __future__ import annotations
 

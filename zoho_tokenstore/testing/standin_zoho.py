@@ -19,15 +19,19 @@ from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 # The SDK ships no type hints. `unused-ignore` keeps --strict quiet if a config later ignores it.
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.logger import Logger
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import (  # type: ignore[import-untyped, unused-ignore]
     DataCenter,
 )
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
+from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from zohocrmsdk.src.com.zoho.crm.api.util.constants import Constants
 
 from ..refresh.failure import ZOHO_REFRESH_WINDOW_SECONDS
+from ..sdk.environment import custom_environment
+from ..sdk.tokens import SDK_FINDS_USER
 
 __all__ = ["StandInRequest", "StandInUser", "StandInZoho"]
 
@@ -38,8 +42,10 @@ DEFAULT_EXPIRES_IN = 3600
 TOKEN_PATH = "/oauth/v2/token"
 # The SDK posts to ``accounts_url + "/revoke"`` (oauth_token.py, Constants.REVOKE_URL).
 REVOKE_PATH = TOKEN_PATH + "/revoke"
-#: The CRM API version the installed SDK calls: ``v8`` (zohocrmsdk8_0), ``v7`` or ``v6``.
+#: The CRM API version the installed SDK calls: ``v8`` (zohocrmsdk8_0), ``v7``, ``v6`` or ``v5``.
 SDK_API_VERSION: str = str(Constants.API_VERSION)
+#: The CRM API versions of the 2.x SDK generation (zohocrmsdk2_1, 2_0: package ``zcrmsdk``).
+ZCRMSDK_API_VERSIONS = ("v2.1", "v2")
 #: CRM endpoints below ``/crm/<version>/``, and the name each is counted under in ``calls``.
 _CRM_ENDPOINTS = {"users": "users", "org": "org", "settings/fields": "fields", "Leads": "records"}
 USERS_PATH = f"/crm/{SDK_API_VERSION}/users"
@@ -295,7 +301,7 @@ class StandInZoho:
     def environment(self) -> DataCenter.Environment:
         """An SDK Environment pointing at this server (``DataCenter.get`` returns None for it)."""
         base = self.base_url
-        return DataCenter.Environment(base, base + TOKEN_PATH, base)
+        return custom_environment(base, base + TOKEN_PATH, base)
 
     def initialize_sdk(
         self, token: Any, store: Any, resource_path: str, logger: Any = None
@@ -353,6 +359,20 @@ class StandInZoho:
             code = _new_token()
             self._codes[code] = _Grant(email=email, client_id=client_id)
             return code
+
+    def grant_token(self, email: str) -> OAuthToken:
+        """An ``OAuthToken`` with the default client and a fresh grant code for ``email``; on
+        zohocrmsdk5_0, which never asks Zoho who logged in, it names the user, as its apps must."""
+        with self._lock:
+            user = self._users.get(email)
+        return OAuthToken(
+            client_id=DEFAULT_CLIENT_ID,
+            client_secret=DEFAULT_CLIENT_SECRET,
+            grant_token=self.issue_grant_code(email),
+            user_signature=None
+            if SDK_FINDS_USER or user is None
+            else UserSignature(user.user_name),
+        )
 
     # -- instrumentation ------------------------------------------------------------------------
 
