@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 from direct_db import (
     read_rows,
@@ -23,7 +24,7 @@ from encryption_helpers import KEY_1
 from refresh_setup import ALICE, ALICE_NAME, drop_leases, expire, hold_lease, lease_rows, log_in
 from refresh_workers import WorkerPlan, black_hole, environment, lock_holding_worker, wait_for
 from sdk_generations import SDK_REVOKE_BROKEN
-from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions, login
+from sdk_helpers import SdkLogRecorder, get_leads, init_sdk, lead_descriptions, login
 from token_factory import make_token, now_ms
 from zoho_tokenstore import RefreshAhead, RefreshFailedError, SQLAlchemyTokenStore, revoke_token
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
@@ -270,3 +271,31 @@ def test_a_refusal_answered_after_a_new_login_is_not_recorded_against_the_new_to
         # The old token's refusal was not written over the new login: the next read asks Zoho.
         assert set(refresh_failure_columns(db_url, token_id).values()) == {None}
         assert lease_rows(db_url) == []
+
+
+def test_a_new_login_naming_the_user_is_not_held_back_by_the_old_tokens_failure(
+    standin_zoho: StandInZoho, clean_sdk: SdkLogRecorder, db_url: URL, tmp_path: Path
+) -> None:
+    with SQLAlchemyTokenStore(db_url) as store:
+        token_id = log_in(standin_zoho, store, tmp_path)
+        expire(standin_zoho, db_url, token_id)
+        standin_zoho.revoke_user(ALICE)
+        with pytest.raises(RefreshFailedError, match="invalid_code"):
+            get_leads()
+
+        # find_token matches the user's row by name first; its dead refresh token must not stand
+        # in for the new grant token, which the SDK then exchanges and saves into that row.
+        named = OAuthToken(
+            client_id=StandInZoho.DEFAULT_CLIENT_ID,
+            client_secret=StandInZoho.DEFAULT_CLIENT_SECRET,
+            grant_token=standin_zoho.issue_grant_code(ALICE),
+            user_signature=UserSignature(ALICE_NAME),
+        )
+        init_sdk(standin_zoho, named, store, tmp_path)
+        assert lead_descriptions(get_leads()) == [f"fetched by {ALICE_NAME}"]
+
+        assert standin_zoho.calls["token:authorization_code"] == 1
+        assert standin_zoho.calls["token:refresh_token"] == 1
+        [row] = read_rows(db_url)
+        assert row["id"] == token_id
+        assert set(refresh_failure_columns(db_url, token_id).values()) == {None}
