@@ -11,7 +11,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL
 
 from pgbouncer import direct_url
-from zoho_tokenstore.core.model import COLUMN_NAMES, TABLE_NAME, owned_tables, token_table
+from zoho_tokenstore.core.model import (
+    COLUMN_NAMES,
+    REFRESH_FAILURE_COLUMNS,
+    TABLE_NAME,
+    owned_tables,
+    token_table,
+)
 
 
 @contextmanager
@@ -73,6 +79,22 @@ def set_stored_expiry(url: URL, token_id: str, expiry_ms: int | str) -> None:
         connection.execute(
             sa.update(table).where(table.c.id == token_id).values(expiry_time=str(expiry_ms))
         )
+
+
+def refresh_failure_columns(url: URL, token_id: str) -> dict[str, object]:
+    """The row's refresh failure columns as stored (all ``None`` when no failure is remembered)."""
+    table = token_table()
+    columns = [table.c[name] for name in REFRESH_FAILURE_COLUMNS]
+    with _engine(url) as engine, engine.connect() as connection:
+        found = connection.execute(sa.select(*columns).where(table.c.id == token_id)).mappings()
+        return dict(found.one())
+
+
+def set_refresh_failure_columns(url: URL, token_id: str, **values: object) -> None:
+    """Write a row's refresh failure columns directly: time passing, or another worker's failure."""
+    table = token_table()
+    with _engine(url) as engine, engine.begin() as connection:
+        connection.execute(sa.update(table).where(table.c.id == token_id).values(values))
 
 
 def version_nums(url: URL, version_table: str) -> list[str]:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
+from direct_db import set_refresh_failure_columns
 from token_factory import fields_of, full_token, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.cli import main
@@ -115,11 +117,56 @@ def test_tokens_json_is_one_masked_object_per_row(
         "expiry_time": stored["expiry_time"],
         "redirect_url": None,
         "api_domain": stored["api_domain"],
+        "refresh_failure": None,
     }
     _assert_no_secret(out, token)
 
     assert main(["tokens", "--url", _url(db_url), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 2
+
+
+def test_tokens_shows_the_remembered_refresh_failures(
+    db_url: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
+    revoked, throttled, fine = full_token(1), full_token(2), full_token(3)
+    _save(db_url, revoked, throttled, fine)
+    failed_at = _now_ms() - 60_000
+    set_refresh_failure_columns(
+        db_url,
+        revoked.get_id(),
+        refresh_error="invalid_code",
+        refresh_failed_at=failed_at,
+        refresh_failures=1,
+    )
+    set_refresh_failure_columns(
+        db_url,
+        throttled.get_id(),
+        refresh_error="Access Denied",
+        refresh_failed_at=failed_at,
+        refresh_failures=2,
+        refresh_retry_at=failed_at + 60_000,
+    )
+    at = datetime.fromtimestamp(failed_at / 1000, tz=timezone.utc).isoformat(timespec="seconds")
+
+    assert main(["tokens", "--url", _url(db_url), "--json"]) == 0
+    shown = {row["id"]: row["refresh_failure"] for row in json.loads(capsys.readouterr().out)}
+    assert shown == {
+        revoked.get_id(): {"error": "invalid_code", "at": at},
+        throttled.get_id(): {"error": "Access Denied", "at": at},
+        fine.get_id(): None,
+    }
+    assert datetime.fromisoformat(at).timestamp() == failed_at // 1000
+
+    assert main(["tokens", "--url", _url(db_url)]) == 0
+    lines = {line.split()[1]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert lines[f"id={revoked.get_id()}"].endswith(
+        f"refresh failed: invalid_code at {at} (the user must consent again)"
+    )
+    assert (
+        f"refresh failed: Access Denied at {at} (2 in a row, retried after"
+        in (lines[f"id={throttled.get_id()}"])
+    )
+    assert "refresh failed" not in lines[f"id={fine.get_id()}"]
 
 
 # -- delete -----------------------------------------------------------------------------------

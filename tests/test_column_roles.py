@@ -23,6 +23,7 @@ from zoho_tokenstore.core.codec import token_values_unchecked, value_problem
 from zoho_tokenstore.core.model import (
     COLUMN_LENGTHS,
     COLUMN_NAMES,
+    REFRESH_FAILURE_COLUMNS,
     TOKEN_TABLE,
     ColumnRole,
     TokenRow,
@@ -36,8 +37,16 @@ from zoho_tokenstore.importing.apply import target_rows
 from zoho_tokenstore.importing.filestore import FILESTORE_HEADER
 from zoho_tokenstore.importing.table import read_table
 
+#: The token's own columns and their roles (the refresh failure columns are refresh-ahead's).
 ROLES: dict[str, ColumnRole] = {
-    c.name: role for c in TOKEN_TABLE.columns if (role := column_role(c)) is not None
+    c.name: role
+    for c in TOKEN_TABLE.columns
+    if (role := column_role(c)) is not None and not role.refresh_failure
+}
+FAILURE_ROLES: dict[str, ColumnRole] = {
+    c.name: role
+    for c in TOKEN_TABLE.columns
+    if (role := column_role(c)) is not None and role.refresh_failure
 }
 
 
@@ -73,7 +82,16 @@ def test_every_column_declares_a_role_or_is_a_declared_lookup_hash() -> None:
     assert set(hashes) <= with_role("encrypted") <= with_role("secret")
     for name in ("other_tokens", "oauthtoken"):  # a table under another name has the same roles
         renamed = token_table(name)
-        assert {c.name: column_role(c) for c in renamed.columns if column_role(c)} == ROLES
+        roles = {c.name: column_role(c) for c in renamed.columns if column_role(c)}
+        assert roles == {**ROLES, **FAILURE_ROLES}
+
+
+def test_the_refresh_failure_columns_are_never_secret_and_never_part_of_a_token() -> None:
+    assert tuple(FAILURE_ROLES) == REFRESH_FAILURE_COLUMNS
+    assert FAILURE_ROLES  # refresh-ahead remembers failures (revision 0005)
+    assert not set(FAILURE_ROLES) & set(COLUMN_NAMES)
+    for name, role in FAILURE_ROLES.items():
+        assert role == ColumnRole(refresh_failure=True), name
 
 
 def test_a_token_row_has_exactly_the_model_columns() -> None:
@@ -86,10 +104,8 @@ def test_a_token_row_has_exactly_the_model_columns() -> None:
 
 def test_the_codec_moves_and_validates_exactly_the_model_columns() -> None:
     assert tuple(token_values_unchecked(make_token())) == COLUMN_NAMES
-    for name, column in TOKEN_TABLE.c.items():
-        role = column_role(column)
-        if role is None:
-            continue
+    for name, role in ROLES.items():
+        column = TOKEN_TABLE.c[name]
         limit = role.value_length or column.type.length  # type: ignore[attr-defined]
         assert COLUMN_LENGTHS[name] == limit
         assert value_problem(name, "x" * limit) is None
@@ -124,7 +140,8 @@ def test_tokens_masks_exactly_the_secret_role(
     capsys.readouterr()
     assert main(["tokens", "--url", _url(db_url), "--json"]) == 0
     [shown] = json.loads(capsys.readouterr().out)
-    assert set(shown) == set(COLUMN_NAMES)
+    assert set(shown) == {*COLUMN_NAMES, "refresh_failure"}
+    assert shown["refresh_failure"] is None
     masked = {c for c in COLUMN_NAMES if shown[c] != values[c]}
     assert masked == with_role("secret")
     assert all(shown[c] == f"***{values[c][-4:]}" for c in masked)

@@ -11,18 +11,20 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from zoho_tokenstore import upgrade
+from direct_db import set_refresh_failure_columns
+from token_factory import full_token, now_ms
+from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.cli import main
 from zoho_tokenstore.cli.operations.diagnostics import check_strict_mode, diagnose
 from zoho_tokenstore.database.engine import build_engine, masked_url
 from zoho_tokenstore.database.migrations import head_revision
 
 CHECKS = {
-    "sqlite": ["connect", "schema", "model", "journal", "file mode"],
-    "postgresql": ["connect", "schema", "model"],
-    "mysql": ["connect", "schema", "model", "collation", "strict mode"],
+    "sqlite": ["connect", "schema", "model", "consent", "journal", "file mode"],
+    "postgresql": ["connect", "schema", "model", "consent"],
+    "mysql": ["connect", "schema", "model", "consent", "collation", "strict mode"],
 }
-LINE = re.compile(r"^(ok|FAIL|skip) +([a-z ]+): (.+)$")
+LINE = re.compile(r"^(ok|warn|FAIL|skip) +([a-z ]+): (.+)$")
 
 
 def _url(url: URL) -> str:
@@ -73,6 +75,43 @@ def test_no_schema_fails_and_names_the_fix(
     assert f"zoho-tokenstore upgrade --url '{masked_url(empty_db_url)}'" in lines["schema"]
     assert "auto_upgrade" not in lines["schema"] and "alembic" not in lines["schema"]
     assert lines["model"].startswith("skip")
+    assert lines["consent"].startswith("skip")
+
+
+def test_users_who_must_consent_again_are_listed_as_a_warning(
+    db_url: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
+    revoked, throttled = full_token(1), full_token(2)
+    with SQLAlchemyTokenStore(db_url, refresh_ahead=False) as store:
+        store.save_token(revoked)
+        store.save_token(throttled)
+    status, lines = _doctor(db_url, capsys)
+    assert lines["consent"] == "ok    consent: no token's refresh has failed"
+
+    set_refresh_failure_columns(
+        db_url, revoked.get_id(), refresh_error="invalid_code", refresh_failed_at=now_ms()
+    )
+    set_refresh_failure_columns(
+        db_url,
+        throttled.get_id(),
+        refresh_error="Access Denied",
+        refresh_failed_at=now_ms(),
+        refresh_retry_at=now_ms(30),
+    )
+    status, lines = _doctor(db_url, capsys)
+    assert status == 0  # the database is fine: a person has to act, not the operator's setup
+    assert lines["consent"] == (
+        "warn  consent: 1 user(s) must consent again (Zoho answered invalid_code; a new login "
+        "clears it): user1@example.com:60001; 1 token(s) back off after a "
+        "failed refresh (see `tokens`)"
+    )
+
+    # The user logs in again: the save of the new token clears it.
+    with SQLAlchemyTokenStore(db_url, refresh_ahead=False) as store:
+        store.save_token(full_token(1, refresh_token="1000.new-refresh-token-after-consent"))
+    status, lines = _doctor(db_url, capsys)
+    assert "must consent" not in lines["consent"]
+    assert lines["consent"].startswith("warn  consent: 1 token(s) back off")
 
 
 def test_a_table_that_differs_from_the_model_fails(

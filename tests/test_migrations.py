@@ -11,8 +11,17 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from direct_db import schema_differences, table_names
+from direct_db import (
+    insert_row,
+    read_rows,
+    refresh_failure_columns,
+    schema_differences,
+    set_refresh_failure_columns,
+    table_names,
+)
+from token_factory import fields_of, full_token, now_ms
 from zoho_tokenstore import downgrade, upgrade
+from zoho_tokenstore.core.model import REFRESH_FAILURE_COLUMNS
 from zoho_tokenstore.database.migrations import VERSION_TABLE, current_revision, head_revision
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,3 +103,39 @@ def test_revisions_never_import_the_package() -> None:
             )
         }
         assert not any(name.startswith("zoho_tokenstore") for name in imported), revision.name
+
+
+def test_revision_0005_keeps_the_rows_and_its_downgrade_forgets_only_the_failures(
+    empty_db_url: URL,
+) -> None:
+    upgrade(empty_db_url, "zoho_tokenstore_0004")
+    rows = []
+    for n in range(3):
+        values = fields_of(full_token(n))
+        values["id"] = f"row-{n}"
+        insert_row(empty_db_url, values)
+        rows.append(values)
+
+    upgrade(empty_db_url)
+    assert read_rows(empty_db_url) == rows
+    assert refresh_failure_columns(empty_db_url, "row-1") == dict.fromkeys(REFRESH_FAILURE_COLUMNS)
+    failure = {
+        "refresh_error": "invalid_code",
+        "refresh_failed_at": now_ms(),
+        "refresh_failures": 1,
+        "refresh_retry_at": None,
+    }
+    set_refresh_failure_columns(empty_db_url, "row-1", **failure)
+    assert refresh_failure_columns(empty_db_url, "row-1") == failure
+
+    downgrade(empty_db_url, "zoho_tokenstore_0004")
+    assert read_rows(empty_db_url) == rows
+    engine = sa.create_engine(empty_db_url)
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("oauthtoken")}
+    engine.dispose()
+    assert not columns & set(REFRESH_FAILURE_COLUMNS)
+
+    upgrade(empty_db_url)
+    assert read_rows(empty_db_url) == rows
+    assert refresh_failure_columns(empty_db_url, "row-1") == dict.fromkeys(REFRESH_FAILURE_COLUMNS)
+    assert schema_differences(empty_db_url) == []

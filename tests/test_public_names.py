@@ -20,6 +20,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "SQLAlchemyTokenStore",
         "OAuthTokenRow",
         "RefreshAhead",
+        "RefreshFailedError",
         "create_shared_engine",
         "upgrade",
         "downgrade",
@@ -46,6 +47,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "delete_row",
         "purge",
         "is_dead",
+        "refresh_failures",
     ),
     "zoho_tokenstore.cli.operations.diagnostics": ("diagnose", "Check"),
     "zoho_tokenstore.examples.real_zoho_init": ("main",),  # what the demo's last line runs

@@ -209,6 +209,38 @@ def test_revoke_invalidates_the_refresh_token_and_its_access_tokens(zoho: StandI
     assert zoho.calls["revoke"] == 2
 
 
+def test_revoke_user_deletes_every_refresh_token_of_the_user_like_a_password_change(
+    zoho: StandInZoho,
+) -> None:
+    first, second, bob = exchange(zoho, ALICE), exchange(zoho, ALICE), exchange(zoho, BOB)
+    assert zoho.revoke_user(ALICE) == 2
+    for answer in (first, second):
+        assert refresh(zoho, answer["refresh_token"]) == {"error": "invalid_code"}
+        assert crm_get(zoho, CRM + "/Leads", answer["access_token"]).status_code == 401
+    assert "access_token" in refresh(zoho, bob["refresh_token"])
+
+
+def test_refreshes_past_the_limit_answer_access_denied_until_the_window_passes() -> None:
+    clock = FakeClock()
+    with StandInZoho(clock=clock) as zoho:
+        zoho.add_user(ALICE)
+        alice = exchange(zoho, ALICE)  # the exchange issues the refresh token's first access token
+        zoho.refresh_limit = 3
+        assert all("access_token" in refresh(zoho, alice["refresh_token"]) for _ in range(2))
+        throttled = refresh(zoho, alice["refresh_token"])
+        assert throttled["error"] == "Access Denied"
+        assert "too many requests continuously" in throttled["error_description"]
+        assert zoho.calls["token:throttled"] == 1
+        clock.now += 599  # 10 minutes after the exchange, one access token leaves the window
+        assert refresh(zoho, alice["refresh_token"])["error"] == "Access Denied"
+        clock.now += 1
+        assert "access_token" in refresh(zoho, alice["refresh_token"])
+        zoho.refresh_limit = 0  # on demand: every refresh is throttled
+        assert refresh(zoho, alice["refresh_token"])["error"] == "Access Denied"
+        zoho.refresh_limit = None
+        assert "access_token" in refresh(zoho, alice["refresh_token"])
+
+
 @pytest.mark.parametrize("token", [None, "", "1000.unknown"])
 def test_crm_answers_401_invalid_token_like_zoho(zoho: StandInZoho, token: str | None) -> None:
     answer = crm_get(zoho, CRM + "/Leads", token)

@@ -10,12 +10,14 @@ from .database.engine import create_shared_engine  # noqa: E402
 from .database.migrations import downgrade, upgrade  # noqa: E402
 from .encryption.cipher import keys_from_environment  # noqa: E402
 from .refresh.ahead import RefreshAhead  # noqa: E402
+from .refresh.failure import RefreshFailedError  # noqa: E402
 from .sdk.revoke import revoke_token  # noqa: E402
 from .store.token_store import SQLAlchemyTokenStore  # noqa: E402
 
 __all__ = [
     "OAuthTokenRow",
     "RefreshAhead",
+    "RefreshFailedError",
     "SQLAlchemyTokenStore",
     "create_shared_engine",
     "downgrade",

@@ -24,9 +24,10 @@ def register(commands: Commands) -> None:
             "doctor",
             help="check the database: connection, schema, model, backend settings (read-only)",
             description="Check that the store can use the database: it connects; the schema is "
-            "at the newest revision; the table matches the model; on MySQL/MariaDB an exact-match "
-            "collation and strict mode; on SQLite the WAL journal and file mode 0600. One line "
-            "per check; exit status 0 only when all pass. Creates and changes nothing.",
+            "at the newest revision; the table matches the model; which users must consent "
+            "again (warn); on MySQL/MariaDB an exact-match collation and strict mode; on SQLite "
+            "the WAL journal and file mode 0600. One line per check; exit status 0 only when all "
+            "pass or warn. Creates and changes nothing.",
             epilog=example_epilog("zoho-tokenstore doctor --url sqlite:///zohooauth.db"),
         )
     ).set_defaults(handler=_doctor)

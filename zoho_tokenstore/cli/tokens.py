@@ -18,8 +18,15 @@ from .common import (
     table_of,
     where,
 )
-from .operations.display import masked_fields, token_line
-from .operations.maintenance import DEAD_ROW_RULE, delete_row, find_row, list_rows, purge
+from .operations.display import masked_fields, shown_failure, token_line
+from .operations.maintenance import (
+    DEAD_ROW_RULE,
+    delete_row,
+    find_row,
+    list_rows,
+    purge,
+    refresh_failures,
+)
 
 
 def register(commands: Commands) -> None:
@@ -28,7 +35,8 @@ def register(commands: Commands) -> None:
         commands.add_parser(
             "tokens",
             help="list the stored tokens with secrets masked (read-only)",
-            description="List the stored tokens with secrets masked. Creates and changes nothing.",
+            description="List the stored tokens with secrets masked, each with its last failed "
+            "refresh if one is remembered. Creates and changes nothing.",
             epilog=example_epilog("zoho-tokenstore tokens --url sqlite:///zohooauth.db --json"),
         )
     )
@@ -77,15 +85,20 @@ def _tokens(args: argparse.Namespace) -> int:
     try:
         require_schema(engine, args)
         rows = list_rows(engine, table_of(args), user=args.user)
+        failures = refresh_failures(engine, table_of(args))
     finally:
         engine.dispose()
     if args.json:
-        print(json.dumps([masked_fields(row) for row in rows], indent=2))
+        shown = [
+            {**masked_fields(row), "refresh_failure": shown_failure(failures.get(row["id"]))}
+            for row in rows
+        ]
+        print(json.dumps(shown, indent=2))
         return EXIT_OK
     user = f" for user {args.user}" if args.user is not None else ""
     print(f"{len(rows)} stored token(s){user} in {where(args)}")
     for row in rows:
-        print(f"- {token_line(row)}")
+        print(f"- {token_line(row, failure=failures.get(row['id']))}")
     return EXIT_OK
 
 

@@ -10,7 +10,16 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any, Final, TypedDict, cast
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 TABLE_NAME: Final = "oauthtoken"
@@ -54,6 +63,8 @@ TOKEN_COLUMN_LENGTH: Final = ciphertext_length(TOKEN_CHARS)  # 2828
 CLIENT_SECRET_COLUMN_LENGTH: Final = ciphertext_length(CLIENT_SECRET_CHARS)  # 1444
 #: An HMAC-SHA256 in hex.
 HASH_LENGTH: Final = 64
+#: The longest refresh error code kept (Zoho's codes are short: ``invalid_code``, ``Access Denied``).
+REFRESH_ERROR_CHARS: Final = 64
 
 
 #: The key of ``Column.info`` that holds a token column's ``ColumnRole``.
@@ -62,7 +73,7 @@ ROLE_INFO_KEY: Final = "zoho_tokenstore_role"
 
 @dataclass(frozen=True)
 class ColumnRole:
-    """What the package does with one of the token's own columns, declared once in its ``info``
+    """What the package does with one of the token table's columns, declared once in its ``info``
     (not DDL), so codec, encryption, lookups, display and import cannot forget its rules."""
 
     #: The longest value the store accepts, in characters (``None``: the column's own length).
@@ -77,6 +88,9 @@ class ColumnRole:
     lookup: bool = False
     #: The column holding this credential's keyed hash, which lookups match when there are keys.
     lookup_hash: str | None = None
+    #: Refresh-ahead's record of a failed refresh, not one of the SDK token's fields: never a
+    #: secret, never read into an ``OAuthToken``, imported or matched (docs/refresh-coordination.md).
+    refresh_failure: bool = False
 
 
 def _role(role: ColumnRole) -> dict[str, ColumnRole]:
@@ -159,6 +173,21 @@ class OAuthTokenRow(Base):
     refresh_token_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
     access_token_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
     grant_token_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    # The last failed refresh (all NULL when the last one worked or a new token was saved since):
+    # Zoho's error code or the failure's kind, when (epoch ms), how many in a row, and when a
+    # worker may ask Zoho again (NULL with an error: not before a new token is saved).
+    refresh_error: Mapped[str | None] = mapped_column(
+        String(REFRESH_ERROR_CHARS), info=_role(ColumnRole(refresh_failure=True))
+    )
+    refresh_failed_at: Mapped[int | None] = mapped_column(
+        BigInteger, info=_role(ColumnRole(refresh_failure=True))
+    )
+    refresh_failures: Mapped[int | None] = mapped_column(
+        Integer, info=_role(ColumnRole(refresh_failure=True))
+    )
+    refresh_retry_at: Mapped[int | None] = mapped_column(
+        BigInteger, info=_role(ColumnRole(refresh_failure=True))
+    )
 
     def __repr__(self) -> str:
         # Never show secrets: only the id, the user and which credentials are present.
@@ -191,10 +220,19 @@ def column_role(column: Column[object]) -> ColumnRole | None:
     return role if isinstance(role, ColumnRole) else None
 
 
-#: The token's own columns (not the lookup hashes) and their roles, in the table's order: the one
-#: source of every column list below.
+#: The token's own columns (not the lookup hashes, not the refresh failure) and their roles, in the
+#: table's order: the one source of every column list below.
 COLUMN_ROLES: Final = MappingProxyType(
-    {c.name: role for c in TOKEN_TABLE.columns if (role := column_role(c)) is not None}
+    {
+        c.name: role
+        for c in TOKEN_TABLE.columns
+        if (role := column_role(c)) is not None and not role.refresh_failure
+    }
+)
+
+#: The columns recording the last failed refresh (``refresh.failure`` reads and writes them).
+REFRESH_FAILURE_COLUMNS: Final = tuple(
+    c.name for c in TOKEN_TABLE.columns if (role := column_role(c)) and role.refresh_failure
 )
 
 #: The columns that hold the token's own values, in the table's order: what the store reads into

@@ -15,6 +15,7 @@ from ..core.model import COLUMN_NAMES, TokenRow, token_row
 from ..database.profile import EngineProfile
 from ..encryption.cipher import UnreadableValue, unreadable_row_error
 from ..encryption.columns import unreadable_row_id, with_lookup_hashes
+from ..refresh.failure import with_failure_cleared
 from ..store.token_store import SQLAlchemyTokenStore
 from .plan import Plan, Write
 
@@ -66,12 +67,14 @@ def apply_plan(store: SQLAlchemyTokenStore, plan: Plan, progress: Progress | Non
 
 
 def _update(connection: Connection, table: Table, rows: list[Values]) -> None:
-    """Update rows by id, each credential set with its lookup hash (NULL without keys); a ``None``
-    value leaves the stored one alone, as ``save_token`` does."""
+    """Update rows by id as ``save_token`` does: credentials with their lookup hashes, a ``None``
+    value leaving the stored one alone, a grant or refresh token clearing a refresh failure."""
     by_columns: dict[tuple[str, ...], list[dict[str, str | None]]] = {}
     for values in rows:
-        changes = with_lookup_hashes(
-            table, {c: values[c] for c in COLUMN_NAMES if c != "id" and values[c] is not None}
+        changes = with_failure_cleared(
+            with_lookup_hashes(
+                table, {c: values[c] for c in COLUMN_NAMES if c != "id" and values[c] is not None}
+            )
         )
         columns = tuple(changes)
         params = {f"new_{c}": changes[c] for c in columns}

@@ -7,9 +7,9 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from sqlalchemy import exc as sa_exc
@@ -25,6 +25,16 @@ from ..database.profile import EngineProfile
 from ..sdk.http_timeout import TIMEOUT_ERRORS, request_timeout
 from ..sdk.initializer import current_initializer
 from ..sdk.token_request import request_refresh
+from .failure import (
+    MUST_CONSENT,
+    ZOHO_REFRESH_LIMIT,
+    ZOHO_REFRESH_WINDOW_SECONDS,
+    RefreshFailedError,
+    RefreshFailure,
+    failure_code,
+    iso_time,
+    masked_user,
+)
 from .lease import LeaseState, RefreshLeases
 
 #: The SDK refreshes a token whose expiry is less than this many milliseconds away (oauth_token.py).
@@ -60,11 +70,19 @@ class RefreshAhead:
         request_timeout_seconds: how long the refresher waits to connect to Zoho's token endpoint,
             and for each part of its answer (the SDK's request itself has no timeout); past it the
             refresh is abandoned and the lease released.
+        retry_first_seconds, retry_max_seconds: after a failed refresh (throttling, no answer;
+            not ``invalid_code``, which waits for a new login) no worker asks Zoho again for this
+            long, doubling with each failure in a row up to the maximum; refused if the schedule
+            could exceed Zoho's 10 refreshes per 10 minutes.
+        clock: seconds since the epoch for the failures' times and the back-off (tests pass one).
     """
 
     margin_seconds: float = 60.0
     lock_timeout_seconds: float = 15.0
     request_timeout_seconds: float = 10.0
+    retry_first_seconds: float = 30.0
+    retry_max_seconds: float = 600.0
+    clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.margin_seconds * 1000 > SDK_REFRESH_MARGIN_MS:
@@ -73,11 +91,32 @@ class RefreshAhead:
             )
         if self.lock_timeout_seconds <= 0 or self.request_timeout_seconds <= 0:
             raise ValueError("lock_timeout_seconds and request_timeout_seconds must be positive")
+        if not 0 < self.retry_first_seconds <= self.retry_max_seconds:
+            raise ValueError("retry_first_seconds must be positive and at most retry_max_seconds")
+        if self._most_refreshes_per_window() > ZOHO_REFRESH_LIMIT:
+            raise ValueError(
+                f"retry_first_seconds={self.retry_first_seconds:g} and retry_max_seconds="
+                f"{self.retry_max_seconds:g} could ask Zoho more than {ZOHO_REFRESH_LIMIT} times "
+                f"in {ZOHO_REFRESH_WINDOW_SECONDS:g} s, its limit per refresh token"
+            )
 
     @property
     def lease_seconds(self) -> float:
         """How long a claimed lease keeps others waiting if its holder dies: connect + answer + slack."""
         return 2 * self.request_timeout_seconds + LEASE_SLACK_SECONDS
+
+    def retry_after_seconds(self, failures: int) -> float:
+        """How long nobody asks Zoho after ``failures`` failed refreshes in a row (1, 2, ...)."""
+        return min(self.retry_first_seconds * 2.0 ** min(failures - 1, 64), self.retry_max_seconds)
+
+    def _most_refreshes_per_window(self) -> int:
+        """The most requests the back-off schedule sends within any window of Zoho's limit."""
+        times, at = [], 0.0
+        for failures in range(1, 4 * ZOHO_REFRESH_LIMIT):
+            times.append(at)
+            at += self.retry_after_seconds(failures)
+        window = ZOHO_REFRESH_WINDOW_SECONDS
+        return max(sum(1 for t in times if start <= t < start + window) for start in times)
 
 
 class Refresher:
@@ -104,16 +143,14 @@ class Refresher:
             return self._refresh_once(row, url)
         except LeaseWaitTimeout as exc:  # before `except SDKException`: it is one too
             waited = self._policy.lock_timeout_seconds
-            return _usable_or_raise(
-                row,
-                store_error(
-                    f"refresh-ahead: another worker held the token's refresh for more than {waited:g} s",
-                    cause=exc,
-                ),
+            error = store_error(
+                f"refresh-ahead: another worker held the token's refresh for more than {waited:g} s",
+                cause=exc,
             )
-        except SDKException as exc:
-            # Zoho refused (e.g. invalid_code, throttling) or did not answer: nothing was saved.
-            return _usable_or_raise(row, exc)
+            return _usable_or_raise(row, error, log=True)
+        except RefreshFailedError as exc:
+            # Failed now or remembered from before: logged once, where it was recorded.
+            return _usable_or_raise(row, exc, log=False)
         except sa_exc.SQLAlchemyError as exc:
             raise database_error("refresh-ahead", exc) from exc
 
@@ -121,30 +158,30 @@ class Refresher:
         """One thread of this process at a time per token; the lease decides across processes."""
         deadline = time.monotonic() + self._policy.lock_timeout_seconds
         token_id = str(row["id"])
-        with self._threads.hold(token_id, deadline) as waited:
-            # A thread that queued behind another may find the token refreshed already.
-            known = self._leases.read(token_id) if waited else None
+        with self._threads.hold(token_id, deadline):
+            # Read first: another thread or process may have refreshed the token, or recorded a
+            # failure that says not to ask Zoho now.
+            known = self._leases.read(token_id)
             return self._across_processes(row, known, url, deadline)
 
     def _across_processes(
-        self, row: TokenRow, known: LeaseState | None, url: str, deadline: float
+        self, row: TokenRow, known: LeaseState, url: str, deadline: float
     ) -> TokenRow:
         """Claim the lease and refresh, or wait for the holder; give up at ``deadline``."""
         token_id = str(row["id"])
         holder = uuid.uuid4().hex
         pause = _POLL_FIRST_S
         while True:
-            take_over = None
-            if known is not None:
-                if known.row is None:
-                    return row  # deleted meanwhile: let the SDK do what it would have done
-                if not self._stale(known.row):
-                    return known.row  # another worker refreshed while we waited
-                if known.expires_at is not None and known.expires_at >= _now_ms():
-                    known = self._wait(token_id, deadline, pause)
-                    pause = min(2 * pause, _POLL_MAX_S)
-                    continue
-                take_over = known.holder  # expired: its holder died or overran
+            if known.row is None:
+                return row  # deleted meanwhile: let the SDK do what it would have done
+            if not self._stale(known.row):
+                return known.row  # another worker refreshed while we waited
+            self._refuse_if_failed(token_id, known.failure)
+            if known.expires_at is not None and known.expires_at >= _now_ms():
+                known = self._wait(token_id, deadline, pause)
+                pause = min(2 * pause, _POLL_MAX_S)
+                continue
+            take_over = known.holder  # expired: its holder died or overran (or None: no lease)
             lease_until = _now_ms() + int(self._policy.lease_seconds * 1000)
             claimed = self._leases.claim(token_id, holder, lease_until, take_over)
             if claimed is None:  # another worker claimed it first
@@ -154,7 +191,18 @@ class Refresher:
             if claimed.row is None or not self._stale(claimed.row):
                 self._leases.release(token_id, holder)
                 return claimed.row if claimed.row is not None else row
-            return self._refresh_claimed(claimed.row, holder, url)
+            try:  # a failure recorded between our read and our claim counts too
+                self._refuse_if_failed(token_id, claimed.failure)
+            except RefreshFailedError:
+                self._release_quietly(token_id, holder)
+                raise
+            return self._refresh_claimed(claimed.row, claimed.failure, holder, url)
+
+    def _refuse_if_failed(self, token_id: str, failure: RefreshFailure | None) -> None:
+        """Raise ``RefreshFailedError`` if a recorded failure says not to ask Zoho now."""
+        now = self._now_ms()
+        if failure is not None and failure.blocks(now):
+            raise RefreshFailedError(token_id, failure, now)
 
     def _wait(self, token_id: str, deadline: float, pause: float) -> LeaseState:
         """Sleep (holding nothing), then read the row and its lease again."""
@@ -164,16 +212,57 @@ class Refresher:
         time.sleep(min(pause, left))
         return self._leases.read(token_id)
 
-    def _refresh_claimed(self, row: TokenRow, holder: str, url: str) -> TokenRow:
-        """Ask Zoho with no connection held, then save and release; release alone on failure."""
+    def _refresh_claimed(
+        self, row: TokenRow, previous: RefreshFailure | None, holder: str, url: str
+    ) -> TokenRow:
+        """Ask Zoho with no connection held, then save and release; on failure record it (so no
+        worker asks again too soon) and release."""
         token_id = str(row["id"])
         try:
-            changes = self._request(row, url)
+            token = token_from_row(row, "refresh-ahead")
+            changes = self._request(token, url)
+        except TokenStoreError as exc:
+            if not isinstance(exc.cause, SDKException):  # a stored value the SDK cannot take
+                self._release_quietly(token_id, holder)
+                raise
+            raise self._record_failure(row, previous, holder, exc) from exc
+        except SDKException as exc:  # Zoho refused, or its endpoint failed or did not answer
+            raise self._record_failure(row, previous, holder, exc) from exc
         except BaseException:
             self._release_quietly(token_id, holder)
             raise
         self._leases.save_and_release(token_id, holder, changes)
         return token_row({**row, **changes})
+
+    def _record_failure(
+        self, row: TokenRow, previous: RefreshFailure | None, holder: str, error: SDKException
+    ) -> RefreshFailedError:
+        """Record the failed refresh in the row, release the lease, log it once; the error to raise."""
+        token_id = str(row["id"])
+        now = self._now_ms()
+        code = failure_code(error)
+        failures = (previous.failures if previous is not None else 0) + 1
+        retry_at = None
+        if code != MUST_CONSENT:
+            retry_at = now + int(self._policy.retry_after_seconds(failures) * 1000)
+        failure = RefreshFailure(code, now, failures, retry_at)
+        try:
+            recorded = self._leases.record_and_release(
+                token_id, holder, str(row["refresh_token"]), failure
+            )
+        except sa_exc.SQLAlchemyError as exc:
+            recorded = False
+            self._release_quietly(token_id, holder)
+            logger.warning(
+                "refresh-ahead: could not record the failed refresh (%s)", type(exc).__name__
+            )
+        _log_failure(row, failure, recorded, usable=_still_usable(row))
+        happened = error.error_message if isinstance(error, TokenStoreError) else None
+        return RefreshFailedError(token_id, failure, now, happened)
+
+    def _now_ms(self) -> int:
+        """The policy's clock in epoch milliseconds: when failures happen and back-offs end."""
+        return int(self._policy.clock() * 1000)
 
     def _release_quietly(self, token_id: str, holder: str) -> None:
         """Release after a failed refresh; if the database fails too, the lease expires by itself."""
@@ -195,10 +284,9 @@ class Refresher:
         left = _ms_left(row)
         return left is not None and left < self._margin_ms
 
-    def _request(self, row: TokenRow, url: str) -> dict[str, str]:
+    def _request(self, token: OAuthToken, url: str) -> dict[str, str]:
         """Ask Zoho for a new access token with the SDK's own code, in this thread, time-bounded;
         the SDK parses the answer with the initializer ``find_token`` runs under, this thread's."""
-        token = token_from_row(row, "refresh-ahead")
         seconds = self._policy.request_timeout_seconds
         try:
             with request_timeout(seconds):
@@ -206,7 +294,7 @@ class Refresher:
         except SDKException as exc:
             if isinstance(exc.cause, TIMEOUT_ERRORS):
                 raise store_error(
-                    f"refresh-ahead: Zoho's token endpoint did not answer within {seconds:g} s",
+                    f"Zoho's token endpoint did not answer within {seconds:g} s",
                     cause=exc,
                 ) from exc
             raise
@@ -261,14 +349,40 @@ def _accounts_url(row: TokenRow) -> str | None:
     return str(environment.accounts_url)
 
 
-def _usable_or_raise(row: TokenRow, error: SDKException) -> TokenRow:
+def _usable_or_raise(row: TokenRow, error: SDKException, *, log: bool) -> TokenRow:
     """Fall back to the stored token while the SDK would still use it (a failed early refresh
     costs nothing); raise for an expired one, lest every worker retry the refresh on its own."""
-    left = _ms_left(row)
-    if row["access_token"] and left is not None and left >= SDK_REFRESH_MARGIN_MS:
-        logger.warning("refresh-ahead failed; using the still valid token: %s", error.code)
+    if _still_usable(row):
+        if log:
+            logger.warning("refresh-ahead failed; using the still valid token: %s", error.code)
         return row
     raise error
+
+
+def _still_usable(row: TokenRow) -> bool:
+    """Whether the SDK would use the row's access token as it is (more than its 5 s left)."""
+    left = _ms_left(row)
+    return bool(row["access_token"]) and left is not None and left >= SDK_REFRESH_MARGIN_MS
+
+
+def _log_failure(row: TokenRow, failure: RefreshFailure, recorded: bool, usable: bool) -> None:
+    """The one log line of a failed refresh (the worker that asked Zoho), the user masked."""
+    who = f"token {row['id']} of user {masked_user(row['user_name'])}"
+    if not recorded:
+        then = "not recorded: a new token was saved meanwhile, or the database failed"
+    elif failure.must_consent:
+        then = "the user must consent again (a new grant token); no worker asks Zoho until then"
+    else:
+        then = f"no worker asks Zoho again before {iso_time(failure.retry_at_ms or 0)}"
+    meanwhile = "; using the still valid token meanwhile" if usable else ""
+    logger.warning(
+        "refresh-ahead failed for %s: %s (%d in a row); %s%s",
+        who,
+        failure.error,
+        failure.failures,
+        then,
+        meanwhile,
+    )
 
 
 def _now_ms() -> int:

@@ -67,6 +67,7 @@ from ..encryption.columns import (
     with_lookup_hashes,
 )
 from ..refresh.ahead import RefreshAhead, Refresher, adopt_refreshed
+from ..refresh.failure import RefreshFailedError, with_failure_cleared
 from ..sdk.generation import installed_sdk_problem
 from .transactions import RowVanished, read, write, write_alone
 
@@ -201,14 +202,23 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         """Find the stored row for ``token`` and fill its empty fields in place; ``token`` itself,
         as the SDK needs, or ``None`` (match order: docs/sdk-contract-notes.md)."""
         token = require_token(token, "find_token")
-        query = self._lookup(token_values_unchecked(token))
+        values = token_values_unchecked(token)
+        query = self._lookup(values)
         if query is None:
             return None
         row = self._read_one("find_token", *query)
         if row is None:
             return None
         # Only get_token passes an id-less token; revoke() passes an id and must not refresh.
-        fresh = self._fresh("find_token", row) if token.get_id() is None else row
+        try:
+            fresh = self._fresh("find_token", row) if token.get_id() is None else row
+        except RefreshFailedError as exc:
+            new_grant = values["grant_token"] and values["grant_token"] != row["grant_token"]
+            if exc.failure.must_consent and new_grant:
+                # The user consented again (matched by user name): let the SDK exchange the new
+                # grant token; its save_token updates this row and clears the failure.
+                return None
+            raise
         if fresh is not row:
             adopt_refreshed(token, fresh)
         fill_empty_fields(token, fresh, "find_token")
@@ -442,10 +452,10 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         return update(row).where(row.id == values["id"], *empty).values(self._changes(values))
 
     def _changes(self, values: Values) -> dict[str, Any]:
-        """The columns a save writes: its non-empty values, and the keyed hashes of credentials
-        (``with_lookup_hashes``; NULL without keys)."""
+        """The columns a save writes: its non-empty values, the credentials' keyed hashes (NULL
+        without keys), and a new login's clearing of a refresh failure (``with_failure_cleared``)."""
         given = {k: v for k, v in values.items() if v is not None and k != "id"}
-        return with_lookup_hashes(self._table, given)
+        return with_failure_cleared(with_lookup_hashes(self._table, given))
 
     def _save_in(self, connection: Connection, values: Values, update_first: bool) -> Saved:
         """Within the caller's write transaction: update the token's row (first by id alone, unless

@@ -29,6 +29,7 @@ from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from zohocrmsdk.src.com.zoho.crm.api.util.constants import Constants
 
+from ..refresh.failure import ZOHO_REFRESH_WINDOW_SECONDS
 from ..sdk.environment import custom_environment
 from ..sdk.tokens import SDK_FINDS_USER
 
@@ -51,6 +52,14 @@ USERS_PATH = f"/crm/{SDK_API_VERSION}/users"
 ORG_PATH = f"/crm/{SDK_API_VERSION}/org"
 FIELDS_PATH = f"/crm/{SDK_API_VERSION}/settings/fields"
 LEADS_PATH = f"/crm/{SDK_API_VERSION}/Leads"
+
+#: Zoho's answer (HTTP 200) to a refresh past its limit per refresh token (SDK-GENERATIONS.md).
+THROTTLED_ANSWER: dict[str, str] = {
+    "error": "Access Denied",
+    "error_description": "You have made too many requests continuously. "
+    "Please try again after some time.",
+    "status": "failure",
+}
 
 _AUTH_PREFIX = "Zoho-oauthtoken "
 _MAX_BODY = 64 * 1024
@@ -235,6 +244,8 @@ class StandInZoho:
         self._token_requests: list[str] = []
         self._token_delay_s = 0.0
         self._requests: list[StandInRequest] = []
+        self._refresh_limit: int | None = None
+        self._issued: dict[str, list[float]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -416,6 +427,29 @@ class StandInZoho:
             self._token_delay_s = float(seconds)
 
     @property
+    def refresh_limit(self) -> int | None:
+        """Access tokens one refresh token may get per 10 minutes of ``clock`` (Zoho: 10), then
+        "Access Denied" (``token:throttled``); ``None`` (default): no limit, 0: always throttled."""
+        with self._lock:
+            return self._refresh_limit
+
+    @refresh_limit.setter
+    def refresh_limit(self, limit: int | None) -> None:
+        with self._lock:
+            self._refresh_limit = None if limit is None else int(limit)
+
+    def revoke_user(self, email: str) -> int:
+        """Delete ``email``'s refresh tokens and their access tokens (Zoho on a revoke or password
+        change), so refreshes answer ``invalid_code``; returns how many were deleted."""
+        with self._lock:
+            doomed = [t for t, grant in self._refresh.items() if grant.email == email]
+            for token in doomed:
+                del self._refresh[token]
+            for access in [t for t, a in self._access.items() if a.refresh_token in doomed]:
+                del self._access[access]
+            return len(doomed)
+
+    @property
     def revoked_refresh_tokens(self) -> list[str]:
         """A copy of the tokens the revoke endpoint received, known or not, in order."""
         with self._lock:
@@ -509,9 +543,20 @@ class StandInZoho:
         grant = self._refresh.get(refresh)
         if grant is None or grant.client_id != client_id:
             return {"error": "invalid_code"}
+        if self._throttled(refresh):
+            self._calls["token:throttled"] += 1
+            return dict(THROTTLED_ANSWER)
         return self._issue_access(grant.email, refresh)
 
+    def _throttled(self, refresh: str) -> bool:
+        """Whether ``refresh`` got ``refresh_limit`` access tokens in the last 10 minutes."""
+        now = self._clock()
+        recent = [t for t in self._issued.get(refresh, []) if t > now - ZOHO_REFRESH_WINDOW_SECONDS]
+        self._issued[refresh] = recent
+        return self._refresh_limit is not None and len(recent) >= self._refresh_limit
+
     def _issue_access(self, email: str, refresh: str) -> dict[str, Any]:
+        self._issued.setdefault(refresh, []).append(self._clock())
         access = _new_token()
         self._access[access] = _Access(email, refresh, self._clock() + self._expires_in)
         return {

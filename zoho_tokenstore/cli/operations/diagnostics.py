@@ -12,11 +12,11 @@ from typing import Any, Final
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
-from ...core.model import TABLE_NAME, owned_tables, token_table
+from ...core.model import REFRESH_FAILURE_COLUMNS, TABLE_NAME, owned_tables, token_table
 from ...database.connect_errors import connection_error
 from ...database.engine import masked_url
 from ...database.existing import MissingDatabaseError, open_existing
@@ -27,8 +27,11 @@ from ...database.migrations import (
     version_table,
 )
 from ...database.urls import database_file
+from ...refresh.failure import MUST_CONSENT, RefreshFailure
 
 OK: Final = "ok"
+#: The store works, but something needs a person (users who must consent again): exit status 0.
+WARN: Final = "warn"
 FAIL: Final = "FAIL"
 SKIP: Final = "skip"
 
@@ -46,8 +49,8 @@ class Check:
 
     @property
     def passed(self) -> bool:
-        """True only for ``ok``: a skipped check has not shown anything."""
-        return self.status == OK
+        """True for ``ok`` and ``warn``; a skipped check has not shown anything."""
+        return self.status in (OK, WARN)
 
     def line(self) -> str:
         """The one line ``doctor`` prints."""
@@ -77,8 +80,10 @@ def _checks(engine: Engine, url: URL, table_name: str) -> Iterator[Check]:
     yield schema
     if schema.passed:
         yield _guarded(url, "model", lambda: _check_model(engine, table_name))
+        yield _guarded(url, "consent", lambda: check_consent(engine, table_name))
     else:
         yield Check("model", SKIP, "not compared: the schema is not at the newest revision")
+        yield Check("consent", SKIP, "not read: the schema is not at the newest revision")
     backend = engine.dialect.name
     if backend in ("mysql", "mariadb"):
         if schema.passed:
@@ -152,6 +157,35 @@ def _difference_text(difference: Any) -> str:
         for part in difference[1:]
     ]
     return " ".join([kind, *(str(n) for n in names if n)])
+
+
+def check_consent(engine: Engine, table_name: str = TABLE_NAME) -> Check:
+    """Which users must consent again (Zoho answered ``invalid_code``), and how many tokens back
+    off after a failed refresh: ``warn`` with their user names (as ``tokens`` shows them)."""
+    table = token_table(table_name)
+    columns = [table.c.id, table.c.user_name, *(table.c[n] for n in REFRESH_FAILURE_COLUMNS)]
+    query = select(*columns).where(table.c.refresh_error.is_not(None)).order_by(table.c.id)
+    with engine.connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    if not rows:
+        return Check("consent", OK, "no token's refresh has failed")
+    failures = [(row, RefreshFailure.of(row)) for row in rows]
+    users = [
+        row["user_name"] or f"(no user name, id {row['id']})"
+        for row, failure in failures
+        if failure is not None and failure.must_consent
+    ]
+    found = []
+    if users:
+        found.append(
+            f"{len(users)} user(s) must consent again (Zoho answered {MUST_CONSENT}; a new login "
+            f"clears it): {', '.join(users)}"
+        )
+    if len(rows) > len(users):
+        found.append(
+            f"{len(rows) - len(users)} token(s) back off after a failed refresh (see `tokens`)"
+        )
+    return Check("consent", WARN, "; ".join(found))
 
 
 def check_collation(engine: Engine, table_name: str = TABLE_NAME) -> Check:

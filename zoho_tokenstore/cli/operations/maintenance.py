@@ -10,9 +10,10 @@ from sqlalchemy import Engine, and_, delete, false, or_, select
 from sqlalchemy import exc as sa_exc
 
 from ...core.expiry import parse_expiry
-from ...core.model import TABLE_NAME, TokenRow, token_row, token_table
+from ...core.model import REFRESH_FAILURE_COLUMNS, TABLE_NAME, TokenRow, token_row, token_table
 from ...database.connect_errors import connection_error
 from ...database.profile import EngineProfile
+from ...refresh.failure import RefreshFailure
 
 Row = TokenRow
 
@@ -33,6 +34,19 @@ def list_rows(engine: Engine, table_name: str = TABLE_NAME, user: str | None = N
             return [token_row(row) for row in connection.execute(query).mappings()]
     except sa_exc.SQLAlchemyError as exc:
         raise connection_error("listing the tokens", exc, engine.url) from exc
+
+
+def refresh_failures(engine: Engine, table_name: str = TABLE_NAME) -> dict[str, RefreshFailure]:
+    """The remembered failed refresh of every token that has one, by token id."""
+    table = token_table(table_name)
+    columns = [table.c.id, *(table.c[name] for name in REFRESH_FAILURE_COLUMNS)]
+    query = select(*columns).where(table.c.refresh_error.is_not(None)).order_by(table.c.id)
+    try:
+        with EngineProfile.of(engine).connect() as connection:
+            found = connection.execute(query).mappings().all()
+    except sa_exc.SQLAlchemyError as exc:
+        raise connection_error("reading the refresh failures", exc, engine.url) from exc
+    return {str(row["id"]): failure for row in found if (failure := RefreshFailure.of(row))}
 
 
 def find_row(
