@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from backends import backend_params, require_backend, server_of
-from databases import BACKENDS, throwaway_database
+from backends import backend_params, require_backend, server_of, server_params
+from databases import throwaway_database
 from direct_db import read_rows
 from pgbouncer import direct_url
 from statement_log import StatementLog
@@ -34,9 +34,7 @@ def backend(request: pytest.FixtureRequest) -> str:
     return name
 
 
-@pytest.fixture(
-    params=[pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS if b != "sqlite"]
-)
+@pytest.fixture(params=server_params())
 def server_backend(request: pytest.FixtureRequest) -> str:
     """Like ``backend``, for behaviour that only a database server has."""
     name: str = request.param

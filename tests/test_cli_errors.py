@@ -16,6 +16,8 @@ from urllib.parse import quote, quote_plus
 import pytest
 from sqlalchemy.engine import URL, make_url
 
+from backends import SERVER_BACKENDS
+from databases import url_arg
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.cli import main
@@ -25,17 +27,6 @@ READ_ONLY_COMMANDS = (["tokens"], ["tokens", "--json"], ["current"], ["doctor"])
 #: A password with every character a URL must escape: it reaches the URL percent-encoded.
 AWKWARD_PASSWORD = "p@ss w%rd:/?#&=+x"
 SUBPROCESS_TIMEOUT_S = 60
-
-#: The server backends, for tests that also need a database of theirs (``db_url`` needs ``backend``).
-SERVER_BACKENDS = pytest.mark.parametrize(
-    "backend",
-    [pytest.param(b, marks=getattr(pytest.mark, b)) for b in ("postgresql", "mysql")],
-    indirect=True,
-)
-
-
-def _url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
 
 
 def _mistakes(tmp_path: Path) -> list[tuple[list[str], int, str]]:
@@ -250,7 +241,7 @@ def test_no_output_shows_the_password_in_any_form(
     backend: str, db_url: URL, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """PostgreSQL here trusts local users, so the commands work; MariaDB refuses the password."""
-    url = _url(db_url.set(password=AWKWARD_PASSWORD))
+    url = url_arg(db_url.set(password=AWKWARD_PASSWORD))
     assert "p%40ss" in url  # the URL carries the password percent-encoded
     outputs = []
     for argv in (["upgrade"], *READ_ONLY_COMMANDS, ["purge", "--dry-run"]):
@@ -271,7 +262,7 @@ def test_a_short_password_is_masked_without_mangling_the_message(
         if server_backend == "postgresql"
         else "mysql+pymysql://root:a@127.0.0.1:1/x"
     )
-    assert main(["tokens", "--url", _url(url)]) == 1
+    assert main(["tokens", "--url", url_arg(url)]) == 1
     err = capsys.readouterr().err
     assert ":***@127.0.0.1:1/x failed: the database is unavailable" in err
 

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from databases import url_arg
 from zoho_tokenstore import upgrade
 from zoho_tokenstore.cli import main
 from zoho_tokenstore.cli.operations.diagnostics import check_strict_mode, diagnose
@@ -25,15 +26,11 @@ CHECKS = {
 LINE = re.compile(r"^(ok|FAIL|skip) +([a-z ]+): (.+)$")
 
 
-def _url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
-
-
 def _doctor(
     url: URL, capsys: pytest.CaptureFixture[str], *extra: str
 ) -> tuple[int, dict[str, str]]:
     """Run doctor; return its exit status and each check's line by check name."""
-    status = main(["doctor", "--url", _url(url), *extra])
+    status = main(["doctor", "--url", url_arg(url), *extra])
     captured = capsys.readouterr()
     assert captured.err == ""
     lines = captured.out.splitlines()
