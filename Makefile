@@ -24,8 +24,12 @@ $(BIN)/.installed: pyproject.toml
 
 sdk-venvs: .venv-sdk7/bin/.installed .venv-sdk6/bin/.installed
 
+# In parallel (pytest-xdist): most tests wait on servers, sockets or processes, not the CPU.
+# `loadgroup` keeps a module's tests that share a worker pool together (pytest.mark.xdist_group).
+PARALLEL ?= -n auto --dist loadgroup
+
 # SQLite only (no server markers); ZOHO_TOKENSTORE_EXPECT_SDK makes a test prove which SDK ran.
-SQLITE_SUITE := -q -m "not postgresql and not mysql"
+SQLITE_SUITE := -q -m "not postgresql and not mysql" $(PARALLEL)
 
 test-sdk7: .venv-sdk7/bin/.installed
 	ZOHO_TOKENSTORE_EXPECT_SDK=zohocrmsdk7_0 .venv-sdk7/bin/pytest $(SQLITE_SUITE)
@@ -37,7 +41,7 @@ demo: $(BIN)/.installed
 	$(BIN)/zoho-tokenstore demo
 
 test: $(BIN)/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest $(PARALLEL)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -28,7 +28,8 @@ from token_factory import fields_of, full_token
 from worker_context import worker_context
 from zoho_tokenstore import SQLAlchemyTokenStore
 
-pytestmark = pytest.mark.slow
+#: One worker pool for the module: its tests stay on one xdist worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 
 WORKERS = 6
 ROUNDS = 5  # first logins of one user: one new user per round
