@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-import pytest
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
 from zohocrmsdk.src.com.zoho.api.logger import Logger
@@ -23,7 +22,6 @@ from zohocrmsdk.src.com.zoho.crm.api.record import RecordOperations
 from zohocrmsdk.src.com.zoho.crm.api.record import ResponseWrapper as RecordsWrapper
 from zohocrmsdk.src.com.zoho.crm.api.util.api_response import APIResponse
 
-from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 # Bounds the SDK's CRM requests; its OAuth requests (oauth_token.py) have no timeout at all.
@@ -111,9 +109,3 @@ def read_file_store(path: Path) -> list[dict[str, str]]:
     """The rows of an SDK ``FileStore`` CSV, as dicts keyed by its header."""
     with path.open(newline="") as handle:
         return list(csv.DictReader(handle))
-
-
-def fail_on_sdk_errors(recorder: SdkLogRecorder) -> None:
-    """Fail the current test if the SDK logged errors that the test did not take."""
-    if recorder.errors:
-        pytest.fail("the SDK logged errors:\n" + recorder.describe_errors(), pytrace=False)

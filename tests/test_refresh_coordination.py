@@ -22,10 +22,11 @@ from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from direct_db import set_stored_expiry
 from refresh_setup import ALICE_NAME, expire, hold_lease, lease_rows, log_in
 from refresh_workers import wait_for
-from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions, run_at_once
+from sdk_helpers import get_leads, lead_descriptions, run_at_once
 from token_factory import fields_of, full_token, make_token, now_ms
 from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.core.model import LEASE_SUFFIX, token_table
+from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 ZOHO_DELAY_S = 3.0

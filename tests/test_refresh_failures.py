@@ -15,10 +15,11 @@ from direct_db import read_rows, set_stored_expiry
 from refresh_setup import ALICE_NAME, drop_leases, expire, hold_lease, lease_rows, log_in
 from refresh_workers import WorkerPlan, black_hole, environment, lock_holding_worker
 from sdk_generations import SDK_REVOKE_BROKEN
-from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions
+from sdk_helpers import get_leads, lead_descriptions
 from token_factory import now_ms
 from worker_context import worker_context
 from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore, revoke_token
+from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 

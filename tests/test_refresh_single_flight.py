@@ -10,8 +10,9 @@ from sqlalchemy.engine import URL
 from backends import backend_params, require_backend
 from refresh_setup import ALICE, ALICE_NAME, expire, lease_rows, log_in, row_locked, run_workers
 from refresh_workers import WorkerPlan, wait_for
-from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions, run_at_once
+from sdk_helpers import get_leads, lead_descriptions, run_at_once
 from zoho_tokenstore import SQLAlchemyTokenStore
+from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 #: Worker processes: four already meet at the lease as eight would, in half the interpreters.

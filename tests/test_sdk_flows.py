@@ -23,9 +23,7 @@ from backends import backend_params, require_backend
 from direct_db import set_stored_expiry
 from sdk_generations import sdk_revoke_cannot_work
 from sdk_helpers import (
-    SdkLogRecorder,
     error_code,
-    fail_on_sdk_errors,
     get_leads,
     grant_token,
     init_sdk,
@@ -37,6 +35,8 @@ from token_factory import now_ms
 from zoho_tokenstore import SQLAlchemyTokenStore, revoke_token, upgrade
 from zoho_tokenstore.core.model import OAuthTokenRow
 from zoho_tokenstore.sdk.state import reset_sdk_state
+from zoho_tokenstore.testing.pytest_plugin import fail_on_sdk_errors
+from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 ALICE, ALICE_ZGID = "alice@example.com", "777"
@@ -429,7 +429,7 @@ def test_a_failing_save_is_made_visible_and_would_fail_the_flow_test(
         init_sdk(zoho, token, broken, tmp_path)
     assert token.get_id() is None  # never saved
     with pytest.raises(pytest.fail.Exception, match="Exception in saving tokens"):
-        fail_on_sdk_errors(clean_sdk)  # what the sdk_log fixture does after every flow test
+        fail_on_sdk_errors(clean_sdk)  # what zoho_standin does after every test
     [error] = clean_sdk.take_errors()
     [cause] = error.args
     assert isinstance(cause, SDKException)

@@ -77,6 +77,11 @@ class StandInKit:
         return self.server.calls
 
     @property
+    def sdk_log(self) -> SdkLogRecorder:
+        """Every call the SDK made to its logger during the test (``entries``, ``errors``)."""
+        return self._sdk_log
+
+    @property
     def sdk_errors(self) -> list[SdkLogEntry]:
         """Errors the SDK logged and nobody took yet; a failing ``save_token`` shows up only here."""
         return self._sdk_log.errors
