@@ -42,18 +42,9 @@ def run_at_once(count: int, work: Callable[[int], T], timeout: float = 30.0) -> 
         return [future.result(timeout=timeout) for future in futures]
 
 
-def grant_token(zoho: StandInZoho, email: str) -> OAuthToken:
-    """An ``OAuthToken`` carrying a fresh grant code for ``email`` from the default client."""
-    return OAuthToken(
-        client_id=zoho.DEFAULT_CLIENT_ID,
-        client_secret=zoho.DEFAULT_CLIENT_SECRET,
-        grant_token=zoho.issue_grant_code(email),
-    )
-
-
 def login(zoho: StandInZoho, store: TokenStore, workdir: Path, email: str) -> OAuthToken:
     """A first login: ``Initializer.initialize`` with a fresh grant code for ``email``; the token."""
-    token = grant_token(zoho, email)
+    token = zoho.grant_token(email)
     init_sdk(zoho, token, store, workdir)
     return token
 

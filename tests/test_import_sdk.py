@@ -22,7 +22,7 @@ from backends import require_backend
 from databases import throwaway_database, url_arg
 from legacy_stores import BlogStyleStore, create_table, db_store, read_legacy_rows
 from sdk_generations import SDK_REVOKE_BROKEN
-from sdk_helpers import get_leads, grant_token, init_sdk, lead_descriptions
+from sdk_helpers import get_leads, init_sdk, lead_descriptions
 from token_factory import fields_of
 from zoho_tokenstore import SQLAlchemyTokenStore, revoke_token, upgrade
 from zoho_tokenstore.cli import main
@@ -45,7 +45,7 @@ def zoho() -> Iterator[StandInZoho]:
 def log_in_everyone(zoho: StandInZoho, store: TokenStore, workdir: Path) -> None:
     """Each user consents once, through the old store."""
     for email in NAMES:
-        init_sdk(zoho, grant_token(zoho, email), store, workdir)
+        init_sdk(zoho, zoho.grant_token(email), store, workdir)
     reset_sdk_state()
 
 

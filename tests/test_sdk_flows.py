@@ -25,7 +25,6 @@ from sdk_generations import sdk_revoke_cannot_work
 from sdk_helpers import (
     error_code,
     get_leads,
-    grant_token,
     init_sdk,
     lead_descriptions,
     login,
@@ -99,7 +98,7 @@ def token_endpoint_calls(zoho: StandInZoho) -> dict[str, int]:
 def test_first_login_exchanges_the_grant_code_and_stores_one_complete_row(
     zoho: StandInZoho, store: SQLAlchemyTokenStore, rows: Rows, clean_sdk: object, tmp_path: Path
 ) -> None:
-    token = grant_token(zoho, ALICE)
+    token = zoho.grant_token(ALICE)
     code = token.get_grant_token()
     init_sdk(zoho, token, store, tmp_path)
     # One exchange, then the SDK names the user (users + org) before saving.
@@ -133,11 +132,7 @@ def test_restart_with_only_the_refresh_token_reuses_the_row(
     restart()
     zoho.reset_counts()
     with SQLAlchemyTokenStore(db_url) as new_store:
-        token = OAuthToken(
-            client_id=zoho.DEFAULT_CLIENT_ID,
-            client_secret=zoho.DEFAULT_CLIENT_SECRET,
-            refresh_token=before["refresh_token"],
-        )
+        token = zoho.refresh_token(before["refresh_token"])
         init_sdk(zoho, token, new_store, tmp_path)
         assert token.get_id() == before["id"]  # find_token filled the caller's token in place
         assert leads_caller() == ALICE_NAME
@@ -270,7 +265,7 @@ def test_switch_user_makes_each_call_with_that_users_token(
 ) -> None:
     alice = login(zoho, store, tmp_path, ALICE)
     assert leads_caller() == ALICE_NAME
-    Initializer.switch_user(token=grant_token(zoho, BOB))
+    Initializer.switch_user(token=zoho.grant_token(BOB))
     assert leads_caller() == BOB_NAME
     Initializer.switch_user(token=OAuthToken(id=alice.get_id()))
     assert leads_caller() == ALICE_NAME
@@ -294,7 +289,7 @@ def test_revoke_sends_only_that_users_refresh_token(
     revoke: Callable[[OAuthToken, str], bool],
 ) -> None:  # fmt: skip
     alice = login(zoho, store, tmp_path, ALICE)
-    bob = grant_token(zoho, BOB)
+    bob = zoho.grant_token(BOB)
     Initializer.switch_user(token=bob)
     assert leads_caller() == BOB_NAME
     Initializer.switch_user(token=alice)  # back to Alice: revoke works on any stored id
@@ -314,7 +309,7 @@ def test_remove_deletes_exactly_that_users_row(
     zoho: StandInZoho, store: SQLAlchemyTokenStore, rows: Rows, clean_sdk: object, tmp_path: Path
 ) -> None:
     alice = login(zoho, store, tmp_path, ALICE)
-    bob = grant_token(zoho, BOB)
+    bob = zoho.grant_token(BOB)
     Initializer.switch_user(token=bob)
     assert {r["user_name"] for r in rows()} == {ALICE_NAME, BOB_NAME}
 
@@ -424,7 +419,7 @@ def test_a_failing_save_is_made_visible_and_would_fail_the_flow_test(
 ) -> None:
     upgrade(empty_db_url)
     with TableDroppedBeforeSave(empty_db_url) as broken:
-        token = grant_token(zoho, ALICE)
+        token = zoho.grant_token(ALICE)
         # The SDK swallows the save error: initialize "succeeds" and the token works in memory.
         init_sdk(zoho, token, broken, tmp_path)
     assert token.get_id() is None  # never saved

@@ -17,7 +17,6 @@ from sdk_generations import sdk_revoke_cannot_work
 from sdk_helpers import (
     error_code,
     get_leads,
-    grant_token,
     init_sdk,
     lead_descriptions,
     login,
@@ -392,7 +391,7 @@ def test_sdk_two_users_get_their_own_rows(
 ) -> None:
     csv_path = tmp_path / "t.csv"
     login(zoho, FileStore(str(csv_path)), tmp_path, ALICE)
-    Initializer.switch_user(token=grant_token(zoho, BOB))
+    Initializer.switch_user(token=zoho.grant_token(BOB))
     try:
         assert lead_descriptions(get_leads()) == [f"fetched by {BOB}:888"]
     finally:
@@ -429,7 +428,7 @@ def test_sdk_log_guard_surfaces_a_failing_save(
 ) -> None:
     store = BrokenStore(str(tmp_path / "t.csv"))
     # No TypeError: the recorder defuses the SDK's malformed logger.error call.
-    init_sdk(zoho, grant_token(zoho, ALICE), store, tmp_path)
+    init_sdk(zoho, zoho.grant_token(ALICE), store, tmp_path)
     # Non-SDK errors show by type only: their text could carry anything a store put there.
     with pytest.raises(pytest.fail.Exception, match="Exception in saving tokens RuntimeError"):
         fail_on_sdk_errors(clean_sdk)  # what zoho_standin does at teardown

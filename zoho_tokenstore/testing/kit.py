@@ -41,19 +41,11 @@ class StandInKit:
 
     def grant_token(self, email: str | None = None) -> OAuthToken:
         """An ``OAuthToken`` with the stand-in's client and a fresh grant code for ``email``."""
-        return OAuthToken(
-            client_id=self.server.DEFAULT_CLIENT_ID,
-            client_secret=self.server.DEFAULT_CLIENT_SECRET,
-            grant_token=self.server.issue_grant_code(email or self.user.email),
-        )
+        return self.server.grant_token(email or self.user.email)
 
     def refresh_token(self, refresh_token: str) -> OAuthToken:
         """An ``OAuthToken`` as a restarted app builds it: the stand-in's client and a refresh token."""
-        return OAuthToken(
-            client_id=self.server.DEFAULT_CLIENT_ID,
-            client_secret=self.server.DEFAULT_CLIENT_SECRET,
-            refresh_token=refresh_token,
-        )
+        return self.server.refresh_token(refresh_token)
 
     def initialize_sdk(
         self, store: Any, token: OAuthToken | None = None, *, logger: Any = None

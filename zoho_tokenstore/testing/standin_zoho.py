@@ -19,6 +19,7 @@ from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 # The SDK ships no type hints. `unused-ignore` keeps --strict quiet if a config later ignores it.
+from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.logger import Logger
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import (  # type: ignore[import-untyped, unused-ignore]
     DataCenter,
@@ -343,6 +344,22 @@ class StandInZoho:
             return code
 
     # -- instrumentation ------------------------------------------------------------------------
+
+    def grant_token(self, email: str) -> OAuthToken:
+        """An ``OAuthToken`` with the default client and a fresh grant code for ``email``."""
+        return OAuthToken(
+            client_id=DEFAULT_CLIENT_ID,
+            client_secret=DEFAULT_CLIENT_SECRET,
+            grant_token=self.issue_grant_code(email),
+        )
+
+    def refresh_token(self, refresh_token: str) -> OAuthToken:
+        """An ``OAuthToken`` as a restarted app builds it: the default client and a refresh token."""
+        return OAuthToken(
+            client_id=DEFAULT_CLIENT_ID,
+            client_secret=DEFAULT_CLIENT_SECRET,
+            refresh_token=refresh_token,
+        )
 
     @property
     def calls(self) -> Counter[str]:
