@@ -83,7 +83,7 @@ def db_url(
     if backend == "sqlite":  # a copy of the session's migrated file: no migration run per test
         with throwaway_database("sqlite", tmp_path) as url:
             assert url.database is not None
-            shutil.copyfile(migrated_sqlite_file, url.database)
+            shutil.copy(migrated_sqlite_file, url.database)  # with its mode: 0600, as created
             yield url
         return
     url = migrated_server_database(backend)  # type: ignore[operator]
