@@ -23,6 +23,7 @@ from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 
 from sdk_helpers import get_leads, lead_descriptions
 from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore
+from zoho_tokenstore.sdk.environment import custom_environment
 from zoho_tokenstore.testing.sdk_log import recorded_sdk_log
 from zoho_tokenstore.testing.standin_zoho import SDK_TIMEOUT_S, TOKEN_PATH
 
@@ -43,7 +44,7 @@ class WorkerPlan:
 def environment(base_url: str, accounts_base_url: str | None = None) -> DataCenter.Environment:
     """An SDK environment for the stand-in at ``base_url`` (accounts optionally elsewhere)."""
     accounts = accounts_base_url or base_url
-    return DataCenter.Environment(base_url, accounts + TOKEN_PATH, base_url)
+    return custom_environment(base_url, accounts + TOKEN_PATH, base_url)
 
 
 def init_sdk_with_id(plan: WorkerPlan, store: SQLAlchemyTokenStore) -> None:

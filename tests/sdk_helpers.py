@@ -18,10 +18,10 @@ from typing import TypeVar
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
 from zohocrmsdk.src.com.zoho.api.logger import Logger
-from zohocrmsdk.src.com.zoho.crm.api.record import RecordOperations
 from zohocrmsdk.src.com.zoho.crm.api.record import ResponseWrapper as RecordsWrapper
 from zohocrmsdk.src.com.zoho.crm.api.util.api_response import APIResponse
 
+from zoho_tokenstore.sdk.records import get_records
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 # Bounds the SDK's CRM requests; its OAuth requests (oauth_token.py) have no timeout at all.
@@ -71,7 +71,8 @@ def init_sdk(
 
 def get_leads() -> APIResponse:
     """``RecordOperations("Leads").get_records()`` through the current initializer."""
-    return RecordOperations("Leads").get_records()
+    response: APIResponse = get_records("Leads")
+    return response
 
 
 def lead_descriptions(response: APIResponse) -> list[str]:

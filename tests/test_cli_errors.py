@@ -89,7 +89,11 @@ def _mistakes(tmp_path: Path) -> list[tuple[list[str], int, str]]:
             1,
             "no stored token has user 'nobody'",
         ),
-        (["tokens", "--url", "postgresql+psycopg://app:pw@127.0.0.1:1/x"], 1, "unavailable"),
+        (
+            ["tokens", "--url", "postgresql+psycopg://app:pw@127.0.0.1:1/x"],
+            1,
+            "nothing is listening at 127.0.0.1:1 (connection refused)",
+        ),
     ]
 
 
@@ -114,6 +118,27 @@ def test_each_mistake_is_one_error_line_with_its_exit_status(
         assert "error: " in captured.err and says in captured.err, (argv, captured.err)
         assert "Traceback" not in captured.err
     assert sorted(os.listdir(prepared)) == before  # no mistake left a file behind
+
+
+@pytest.mark.parametrize("table", [[], ["--table", "crm_tokens"]])
+def test_no_schema_names_the_one_command_a_cli_user_can_run_and_it_fixes_it(
+    backend: str, empty_db_url: URL, table: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not the constructor's auto_upgrade nor a checkout's alembic: the command, ready to paste."""
+    if backend == "sqlite":
+        Path(str(empty_db_url.database)).touch()  # an existing file, never migrated
+    tokens = ["tokens", "--url", url_arg(empty_db_url), *table]
+    assert main(tokens) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "auto_upgrade" not in err and "alembic" not in err
+    command = err.split("no zoho_tokenstore schema: run `", 1)[1].removesuffix("`\n")
+    assert command == " ".join(["zoho-tokenstore upgrade --url", f"'{empty_db_url}'", *table])
+    program, *arguments = shlex.split(command)
+    if empty_db_url.password:  # the message masks it; the reader types their own
+        arguments[arguments.index("--url") + 1] = url_arg(empty_db_url)
+    assert program == "zoho-tokenstore" and main(arguments) == 0
+    capsys.readouterr()
+    assert main(tokens) == 0
 
 
 @pytest.mark.sqlite
@@ -264,7 +289,7 @@ def test_a_short_password_is_masked_without_mangling_the_message(
     )
     assert main(["tokens", "--url", url_arg(url)]) == 1
     err = capsys.readouterr().err
-    assert ":***@127.0.0.1:1/x failed: the database is unavailable" in err
+    assert ":***@127.0.0.1:1/x failed: nothing is listening at 127.0.0.1:1" in err
 
 
 @pytest.mark.sqlite

@@ -8,6 +8,7 @@ quoting the whole URL, password included.
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
@@ -42,6 +43,23 @@ def test_a_missing_directory_names_the_directory(tmp_path: Path) -> None:
     assert "does not exist" in message and str(missing) in message
     assert "mkdir" in message
     assert not missing.exists()
+
+
+def test_the_missing_directory_fix_is_the_one_engines_md_shows_and_it_works(
+    tmp_path: Path,
+) -> None:
+    """docs/engines.md's row for a missing directory is the message, and its ``mkdir -p`` fixes it."""
+    missing = tmp_path / "dir with space" / "sub"
+    url = f"sqlite:///{missing / 'tokens.db'}"
+    message = refusal(url)
+    page = (Path(__file__).resolve().parents[1] / "docs" / "engines.md").read_text(encoding="utf-8")
+    [row] = [line for line in page.splitlines() if line.startswith("| Missing directory |")]
+    shown = row.split("`")[1].replace("'/srv/app/data'", repr(str(missing)))
+    assert shown.split("…")[0] in message
+    fix = message.split("(mkdir -p ", 1)[1].split(")", 1)[0]
+    subprocess.run(f"mkdir -p {fix}", shell=True, check=True, timeout=30)
+    with SQLAlchemyTokenStore(url, auto_upgrade=True) as store:
+        assert store.get_tokens() == []
 
 
 def test_a_missing_directory_in_a_file_uri_names_it_too(tmp_path: Path) -> None:

@@ -227,19 +227,38 @@ class BreakWrites:
         self.broken: list[str] = []
 
     def __enter__(self) -> BreakWrites:
-        sa.event.listen(self.engine, "before_cursor_execute", self.hook)
+        # "raise" fails where the driver executes (do_execute), so SQLAlchemy handles the error as
+        # a driver's; an error raised in before_cursor_execute is not wrapped before SQLAlchemy 2.1.
+        sa.event.listen(self.engine, *self._listener)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        sa.event.remove(self.engine, "before_cursor_execute", self.hook)
+        sa.event.remove(self.engine, *self._listener)
 
-    def hook(self, conn: sa.Connection, cursor: Any, statement: str, *rest: Any) -> None:
+    @property
+    def _listener(self) -> tuple[str, Any]:
+        if self.how == "raise":
+            return "do_execute", self.fail_execute
+        return "before_cursor_execute", self.kill_before_execute
+
+    def _breaks(self, statement: str) -> bool:
+        """Whether ``statement`` is a write this fault still has to break (and counts it)."""
         verb = statement.lstrip().split(None, 1)[0].upper()
         if verb not in ("UPDATE", "INSERT") or len(self.broken) >= self.times:
-            return
+            return False
         self.broken.append(verb)
-        if self.how == "raise":
-            raise conn.dialect.loaded_dbapi.OperationalError("simulated failure before the write")
+        return True
+
+    def fail_execute(self, cursor: Any, statement: str, parameters: Any, context: Any) -> None:
+        if self._breaks(statement):
+            dbapi = context.dialect.loaded_dbapi
+            raise dbapi.OperationalError("simulated failure before the write")
+
+    def kill_before_execute(
+        self, conn: sa.Connection, cursor: Any, statement: str, *rest: Any
+    ) -> None:
+        if not self._breaks(statement):
+            return
         dbapi_connection = cursor.connection
         if self.admin is None:
             dbapi_connection.close()

@@ -129,3 +129,15 @@ def test_the_readme_stays_a_front_page() -> None:
     linked = {Path(target).name for target in LINK.findall(readme) if target.startswith("docs/")}
     assert {page.name for page in DOCS.glob("*.md")} <= linked  # every page is on the map
     assert len(readme.encode()) < 10_000
+
+
+def test_every_make_target_a_skip_asks_for_is_in_the_readme() -> None:
+    """A skip that says "run `make X` first" sends the reader to a README that mentions ``make X``."""
+    asked = {
+        target
+        for test in (REPO / "tests").glob("*.py")
+        for target in re.findall(r"run `make ([a-z0-9-]+)` first", test.read_text(encoding="utf-8"))
+    }
+    assert asked  # the SDK-generation tests ask for `make sdk-venvs`
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert {target for target in asked if f"make {target}" not in readme} == set()

@@ -68,6 +68,7 @@ def test_no_schema_fails_and_names_the_fix(
     assert lines["schema"].startswith("FAIL")
     # The fix names the URL the user gave (password masked), not the read-only view doctor opened.
     assert f"zoho-tokenstore upgrade --url '{masked_url(empty_db_url)}'" in lines["schema"]
+    assert "auto_upgrade" not in lines["schema"] and "alembic" not in lines["schema"]
     assert lines["model"].startswith("skip")
 
 
@@ -106,7 +107,8 @@ def test_an_unreachable_server_fails_at_connect(
     status, lines = _doctor(url, capsys)
     assert status == 1
     assert list(lines) == ["connect"]
-    assert "unavailable" in lines["connect"] and "S3cretPw" not in lines["connect"]
+    assert "nothing is listening at 127.0.0.1:1 (connection refused)" in lines["connect"]
+    assert "S3cretPw" not in lines["connect"]
 
 
 # -- SQLite ------------------------------------------------------------------------------------
@@ -185,3 +187,25 @@ def test_diagnose_is_the_same_checks_for_code(backend: str, db_url: URL) -> None
     checks = diagnose(db_url)
     assert [c.name for c in checks] == CHECKS[backend]
     assert all(c.passed for c in checks)
+
+
+def test_the_sample_output_in_cli_md_is_what_doctor_prints(
+    backend: str, db_url: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/cli.md shows doctor on a ``mysql+pymysql://`` URL to MariaDB: same checks, same words."""
+    if backend != "mysql":
+        pytest.skip("the page's sample is a MariaDB server")
+    page = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    sample = page.split("## doctor", 1)[1].split("```\n", 2)[2].split("```", 1)[0]
+    shown = dict(
+        (m.group(2), m.group(3)) for m in map(LINE.match, sample.splitlines()) if m is not None
+    )
+    assert f"connect: {db_url.drivername}://" in sample
+    status, lines = _doctor(db_url, capsys)
+    assert status == 0 and list(lines) == list(shown)
+    server = re.search(r"answers \((\w+) ([\d.]+)\)", lines["connect"])
+    assert server is not None and f"answers ({server.group(1)} " in shown["connect"]
+    for name in ("schema", "model", "collation"):
+        assert lines[name].split(": ", 1)[1] == shown[name].replace(
+            "zoho_tokenstore_0004", head_revision()
+        )

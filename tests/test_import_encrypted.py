@@ -156,7 +156,7 @@ def test_a_malformed_key_stops_adopt_before_anything_is_renamed(
     source = read_legacy_rows(empty_db_url)
     monkeypatch.setenv(KEYS_ENVIRONMENT_VARIABLE, f"{KEY_1.decode()},not-a-key")
     status, out, err = run(capsys, "adopt", "--url", url_arg(empty_db_url))
-    assert status == 1, out + err
+    assert status == 2, out + err  # a malformed key is a usage error
     assert "encryption key #2 is not a Fernet key" in err
     assert "not-a-key" not in out + err and KEY_1.decode() not in out + err
     engine = sa.create_engine(empty_db_url)

@@ -21,7 +21,7 @@ from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from backends import require_backend
 from databases import throwaway_database, url_arg
 from legacy_stores import BlogStyleStore, create_table, db_store, read_legacy_rows
-from sdk_generations import SDK_REVOKE_BROKEN
+from sdk_generations import SDK_REVOKE_BROKEN, sdk_has_no_find_user
 from sdk_helpers import get_leads, init_sdk, lead_descriptions
 from token_factory import fields_of
 from zoho_tokenstore import SQLAlchemyTokenStore, revoke_token, upgrade
@@ -105,6 +105,7 @@ def import_twice(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     return first
 
 
+@sdk_has_no_find_user
 def test_filestore_users_keep_working_after_import(
     zoho: StandInZoho, db_url: URL, clean_sdk: object, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],

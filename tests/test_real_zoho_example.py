@@ -1,16 +1,15 @@
-"""``examples/real_zoho_init.py`` cannot reach Zoho here; it must fail clearly without its settings."""
+"""``python -m zoho_tokenstore.examples.real_zoho_init`` cannot reach Zoho here; without its settings it
+must fail clearly."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import importlib
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "real_zoho_init.py"
 VARIABLES = (
     "ZOHO_CLIENT_ID",
     "ZOHO_CLIENT_SECRET",
@@ -22,16 +21,8 @@ VARIABLES = (
 
 @pytest.fixture(scope="module")
 def example() -> ModuleType:
-    """The example imported from its file (``examples/`` is not a package)."""
-    spec = importlib.util.spec_from_file_location("real_zoho_init", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
+    """The example as the package ships it."""
+    return importlib.import_module("zoho_tokenstore.examples.real_zoho_init")
 
 
 def test_missing_variables_are_all_named(example: ModuleType) -> None:

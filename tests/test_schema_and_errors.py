@@ -13,6 +13,7 @@ from backends import require_backend
 from databases import throwaway_database
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore, downgrade, upgrade
+from zoho_tokenstore.cli import main
 from zoho_tokenstore.core.errors import driver_error_code, is_retryable
 from zoho_tokenstore.core.model import OAuthTokenRow
 
@@ -23,6 +24,25 @@ def test_a_never_upgraded_database_is_refused_with_the_fix(empty_db_url: URL) ->
     assert raised.value.code == "TOKEN_STORE"
     assert "no zoho_tokenstore schema" in raised.value.error_message
     assert "zoho-tokenstore upgrade --url" in raised.value.error_message
+
+
+@pytest.mark.parametrize("table_name", ["oauthtoken", "crm_tokens"])
+def test_the_constructor_names_the_fixes_a_python_caller_has(
+    empty_db_url: URL, table_name: str
+) -> None:
+    """The argument, the function and the command, each once; the function named fixes it."""
+    with pytest.raises(SDKException) as raised:
+        SQLAlchemyTokenStore(empty_db_url, table_name=table_name)
+    fix = str(raised.value.error_message).split("no zoho_tokenstore schema: ", 1)[1]
+    table = "" if table_name == "oauthtoken" else ", table_name='crm_tokens'"
+    option = "" if table_name == "oauthtoken" else " --table crm_tokens"
+    assert fix == (
+        f"pass auto_upgrade=True, or migrate once with zoho_tokenstore.upgrade(url{table}) "
+        f"or `zoho-tokenstore upgrade --url '{empty_db_url}'{option}`"
+    )
+    upgrade(empty_db_url, table_name=table_name)
+    with SQLAlchemyTokenStore(empty_db_url, table_name=table_name) as store:
+        assert store.get_tokens() == []
 
 
 def test_an_outdated_database_names_both_revisions(empty_db_url: URL) -> None:
@@ -92,6 +112,31 @@ def test_database_errors_become_token_store_errors_without_values(empty_db_url: 
     store.close()
 
 
+def test_a_schema_conflict_during_an_upgrade_is_not_called_a_lost_connection(
+    backend: str, empty_db_url: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A table made by another tool (the SDK's DBStore): the upgrade's CREATE TABLE is refused.
+    MariaDB reports that as OperationalError 1050, the class of a lost connection."""
+    engine = sa.create_engine(empty_db_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE oauthtoken (id VARCHAR(10) PRIMARY KEY)")
+    engine.dispose()
+    url = empty_db_url.render_as_string(hide_password=False)
+
+    with pytest.raises(SDKException) as raised:
+        SQLAlchemyTokenStore(empty_db_url, auto_upgrade=True)
+    status = main(["upgrade", "--url", url])
+    printed = capsys.readouterr().err
+
+    assert status == 1
+    for message in (raised.value.error_message, printed):
+        assert "a table, column or index it creates exists already" in message
+        assert "unavailable" not in message and "connection was lost" not in message
+    if backend == "mysql":
+        assert isinstance(raised.value.__cause__, sa.exc.OperationalError)
+        assert "code 1050" in raised.value.error_message
+
+
 def test_an_unreachable_server_fails_promptly_without_the_password(server_backend: str) -> None:
     scheme = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}[server_backend]
     url = make_url(f"{scheme}://user:S3cretPw@127.0.0.1:9/nowhere")  # port 9: nothing listens
@@ -99,7 +144,7 @@ def test_an_unreachable_server_fails_promptly_without_the_password(server_backen
         SQLAlchemyTokenStore(url)
     error = raised.value
     assert error.code == "TOKEN_STORE"
-    assert "unavailable" in error.error_message
+    assert "nothing is listening at 127.0.0.1:9 (connection refused)" in error.error_message
     assert "S3cretPw" not in str(error) and "S3cretPw" not in repr(error)
     assert "S3cretPw" not in str(error.__cause__)
 

@@ -1,7 +1,7 @@
-"""SDK generations: one installed SDK, clear messages otherwise, and one database shared by all three.
+"""SDK generations: one installed SDK, clear messages otherwise, and one database shared by all four.
 
-The suite runs on zohocrmsdk8_0 (``make test``) and again on 7_0 and 6_0 in their own venvs
-(``make test-sdk7``, ``make test-sdk6``). The test that shares one database between applications
+The suite runs on zohocrmsdk8_0 (``make test``) and again on 7_0, 6_0 and 5_0 in their own venvs
+(``make test-sdk7``, ``make test-sdk6``, ``make test-sdk5``). The test that shares one database between applications
 on every generation runs from the 8_0 run and starts the other generations' venvs.
 """
 
@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,15 +20,18 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
 from refresh_setup import ALICE_NAME, expire, log_in
 from refresh_workers import environment
-from sdk_generations import SDK_DISTRIBUTION
+from sdk_generations import DISTRIBUTIONS, SDK_DISTRIBUTION, SDK_SAVE_ERRORS_PROPAGATE
 from sdk_helpers import get_leads, lead_descriptions
 from zoho_tokenstore import SQLAlchemyTokenStore, revoke_token
+from zoho_tokenstore.core.errors import store_error
 from zoho_tokenstore.sdk.generation import (
+    EXTRAS,
     SdkDistribution,
     SdkGenerationWarning,
     installed_sdk_distributions,
@@ -41,25 +45,40 @@ from zoho_tokenstore.testing.standin_zoho import SDK_API_VERSION, StandInZoho
 REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 #: The venvs `make sdk-venvs` builds for the older generations.
-OLDER_GENERATIONS = {"v7": REPO / ".venv-sdk7", "v6": REPO / ".venv-sdk6"}
-DISTRIBUTIONS = {"v8": "zohocrmsdk8_0", "v7": "zohocrmsdk7_0", "v6": "zohocrmsdk6_0"}
+OLDER_GENERATIONS = {v: REPO / f".venv-sdk{v[1:]}" for v in ("v7", "v6", "v5")}
 APP = Path(__file__).with_name("generation_app.py")
-CAROL, DAVE = "carol@example.com", "dave@example.com"
-CAROL_NAME, DAVE_NAME = f"{CAROL}:555", f"{DAVE}:555"
+CAROL, DAVE, ERIN = "carol@example.com", "dave@example.com", "erin@example.com"
+CAROL_NAME, DAVE_NAME, ERIN_NAME = f"{CAROL}:555", f"{DAVE}:555", f"{ERIN}:555"
+
+
+def fake_dist_info(site: Path, name: str, version: str = "1.0.0") -> None:
+    """The metadata ``pip install`` leaves for distribution ``name`` (spelled as on PyPI)."""
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
 
 
 @pytest.fixture
-def other_sdk_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A second SDK distribution's metadata on ``sys.path``, as a second ``pip install`` leaves it."""
-    other = "zohocrmsdk7_0" if SDK_API_VERSION != "v7" else "zohocrmsdk6_0"
-    info = tmp_path / "site" / f"{other}-1.0.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {other}\nVersion: 1.0.0\n")
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    installed_sdk_distributions.cache_clear()
-    yield other
+def installed_beside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Call with distribution names: their metadata goes on ``sys.path`` beside the real SDK."""
+
+    def install(*names: str) -> None:
+        for name in names:
+            fake_dist_info(tmp_path / "site", name)
+        monkeypatch.syspath_prepend(str(tmp_path / "site"))
+        installed_sdk_distributions.cache_clear()
+
+    yield install
     monkeypatch.undo()
     installed_sdk_distributions.cache_clear()
+
+
+@pytest.fixture
+def other_sdk_installed(installed_beside: Any) -> str:
+    """A second ``zohocrmsdk`` generation's metadata on ``sys.path``, as a second install leaves it."""
+    other = "zohocrmsdk7_0" if SDK_API_VERSION != "v7" else "zohocrmsdk6_0"
+    installed_beside(other)
+    return other
 
 
 def test_this_run_has_exactly_one_sdk_generation_installed() -> None:
@@ -67,7 +86,7 @@ def test_this_run_has_exactly_one_sdk_generation_installed() -> None:
     [installed] = installed_sdk_distributions()
     assert installed.name == SDK_DISTRIBUTION
     expected = os.environ.get("ZOHO_TOKENSTORE_EXPECT_SDK")
-    if expected is not None:  # set by `make test-sdk7` / `make test-sdk6`
+    if expected is not None:  # set by `make test-sdk7` / `test-sdk6` / `test-sdk5`
         assert installed.name == expected
 
 
@@ -90,24 +109,52 @@ def test_a_second_sdk_generation_is_reported_at_import_and_refused_by_the_store(
 
 
 def test_distribution_names_are_normalized_and_other_packages_ignored(tmp_path: Path) -> None:
-    for folder, name in [
-        ("zohocrmsdk7_0-6.0.0.dist-info", "zohocrmsdk7-0"),  # how zohocrmsdk7_0 spells itself
-        ("zcrmsdk-3.1.0.dist-info", "zcrmsdk"),  # the old SDK: package `zcrmsdk`, no conflict
+    for name in [
+        "zohocrmsdk7-0",  # how zohocrmsdk7_0 spells itself
+        "zohocrmsdk5_0",
+        "zohocrmsdk2-1",  # the 2.x generations install `zcrmsdk`: no conflict with `zohocrmsdk`
+        "zohocrmsdk2_0",
+        "zcrmsdk",  # the old SDK: package `zcrmsdk` too
+        "zohocrm-python",  # someone else's package
     ]:
-        (tmp_path / folder).mkdir()
-        (tmp_path / folder / "METADATA").write_text(f"Name: {name}\nVersion: 1\n")
-    assert sdk_distributions([str(tmp_path)]) == [SdkDistribution("zohocrmsdk7_0", "1")]
+        fake_dist_info(tmp_path, name, "1")
+    assert sdk_distributions([str(tmp_path)]) == [
+        SdkDistribution("zohocrmsdk5_0", "1"),
+        SdkDistribution("zohocrmsdk7_0", "1"),
+    ]
+    assert [d.name for d in sdk_distributions([str(tmp_path)], package="zcrmsdk")] == [
+        "zcrmsdk",
+        "zohocrmsdk2_0",
+        "zohocrmsdk2_1",
+    ]
 
 
-def test_an_unsupported_generation_and_a_missing_sdk_get_the_install_lines() -> None:
-    old = sdk_problem([SdkDistribution("zohocrmsdk5_0", "5.0.0")])
-    assert old is not None and old.startswith("zohocrmsdk5_0 5.0.0 is not supported")
+def test_the_2x_generations_installed_beside_this_one_are_no_conflict(
+    installed_beside: Any, db_url: URL
+) -> None:
+    # zohocrmsdk2_1/2_0 install `zcrmsdk`, so pip can put one beside any `zohocrmsdk` generation.
+    installed_beside("zohocrmsdk2_1", "zohocrmsdk2-0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SdkGenerationWarning)
+        require_sdk()
+    assert [d.name for d in installed_sdk_distributions()] == [SDK_DISTRIBUTION]
+    with SQLAlchemyTokenStore(db_url) as store:
+        assert store.get_tokens() == []
+
+
+def test_every_zohocrmsdk_generation_is_supported_and_an_unknown_one_gets_the_install_lines() -> (
+    None
+):
+    for distribution in ("zohocrmsdk8_0", "zohocrmsdk7_0", "zohocrmsdk6_0", "zohocrmsdk5_0"):
+        assert sdk_problem([SdkDistribution(distribution, "1")]) is None, distribution
+    future = sdk_problem([SdkDistribution("zohocrmsdk9_0", "1.0.0")])
+    assert future is not None and future.startswith("zohocrmsdk9_0 1.0.0 is not supported")
     missing = sdk_problem([], importable=False)
     assert missing is not None and missing.startswith("zoho-tokenstore needs the Zoho CRM")
-    for problem in (old, missing):
-        for extra in ("sdk8", "sdk7", "sdk6"):
-            assert f"pip install 'zoho-tokenstore[{extra}]'" in problem
-    assert sdk_problem([SdkDistribution(SDK_DISTRIBUTION, "1")]) is None
+    for problem in (future, missing):
+        for distribution, extra in EXTRAS.items():
+            assert f"pip install 'zoho-tokenstore[{extra}]' ({distribution}, CRM API v" in problem
+    assert set(EXTRAS.values()) == {"sdk8", "sdk7", "sdk6", "sdk5"}
     assert sdk_problem([], importable=True) is None  # an SDK copied in without metadata
 
 
@@ -120,7 +167,7 @@ def test_importing_without_any_sdk_fails_with_the_install_lines() -> None:
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError: zoho-tokenstore needs the Zoho CRM Python SDK"), last
-    assert "pip install 'zoho-tokenstore[sdk7]' (zohocrmsdk7_0, v7)" in last
+    assert "pip install 'zoho-tokenstore[sdk7]' (zohocrmsdk7_0, CRM API v7)" in last
 
 
 def closed_port_url() -> str:
@@ -187,7 +234,7 @@ def generation_pythons() -> dict[str, str]:
     }
 
 
-def test_one_database_serves_applications_on_6_0_7_0_and_8_0(
+def test_one_database_serves_applications_on_5_0_6_0_7_0_and_8_0(
     backend: str,
     db_url: URL,
     tmp_path: Path,
@@ -195,8 +242,8 @@ def test_one_database_serves_applications_on_6_0_7_0_and_8_0(
     rows: Any,
 ) -> None:
     url = db_url.render_as_string(hide_password=False)
-    with StandInZoho(api_versions=("v6", "v7", "v8")) as zoho:
-        for email in (CAROL, DAVE):
+    with StandInZoho(api_versions=("v5", "v6", "v7", "v8")) as zoho:
+        for email in (CAROL, DAVE, ERIN):
             zoho.add_user(email, zgid="555")
 
         def app(version: str, token: dict[str, str]) -> dict[str, Any]:
@@ -229,18 +276,81 @@ def test_one_database_serves_applications_on_6_0_7_0_and_8_0(
         assert "token:refresh_token" not in zoho.calls
 
         expire(zoho, db_url, carol["id"])
-        # 8_0 refreshes ahead once; 6_0 then uses that refreshed token without refreshing again.
+        # 8_0 refreshes ahead once; 6_0 and 5_0 then use that refreshed token without refreshing.
         assert app("v8", {"id": carol["id"]})["callers"] == [f"fetched by {CAROL_NAME}"]
-        assert app("v6", {"user_name": CAROL_NAME})["callers"] == [f"fetched by {CAROL_NAME}"]
+        for version in ("v6", "v5"):
+            seen = app(version, {"user_name": CAROL_NAME})
+            assert (seen["id"], seen["callers"]) == (carol["id"], [f"fetched by {CAROL_NAME}"])
         assert zoho.calls["token:refresh_token"] == 1
 
-        dave = app("v7", grant(DAVE))  # Dave logs in on 7_0; 8_0 and 6_0 use his row
-        for version in ("v8", "v6"):
+        dave = app("v7", grant(DAVE))  # Dave logs in on 7_0; 8_0, 6_0 and 5_0 use his row
+        for version in ("v8", "v6", "v5"):
             seen = app(version, {"user_name": DAVE_NAME})
             assert (seen["id"], seen["callers"]) == (dave["id"], [f"fetched by {DAVE_NAME}"])
-        assert set(zoho.api_version_calls) == {"v6", "v7", "v8"}
+
+        # Erin logs in on 5_0, which never asks Zoho who she is: its application names her.
+        erin = app("v5", {**grant(ERIN), "user_name": ERIN_NAME})
+        assert erin["callers"] == [f"fetched by {ERIN_NAME}"]
+        assert zoho.calls["token:authorization_code"] == 2  # Dave's and Erin's logins
+        assert set(zoho.api_version_calls) == {"v5", "v6", "v7", "v8"}
         assert "not_found" not in zoho.calls
 
+        expire(zoho, db_url, erin["id"])
+        # 5_0 refreshes her expired token ahead, once; 8_0, 7_0 and 6_0 find it by her name.
+        assert app("v5", {"id": erin["id"]})["callers"] == [f"fetched by {ERIN_NAME}"]
+        for version in ("v8", "v7", "v6"):
+            seen = app(version, {"user_name": ERIN_NAME})
+            assert (seen["id"], seen["callers"]) == (erin["id"], [f"fetched by {ERIN_NAME}"])
+        assert zoho.calls["token:refresh_token"] == 1
+        assert "token:authorization_code" not in zoho.calls
+
     stored = {row["user_name"]: row for row in rows()}
-    assert set(stored) == {CAROL_NAME, DAVE_NAME}  # one row per user, same name on every SDK
-    assert (stored[CAROL_NAME]["id"], stored[DAVE_NAME]["id"]) == (carol["id"], dave["id"])
+    assert set(stored) == {CAROL_NAME, DAVE_NAME, ERIN_NAME}  # one row per user, one name on all
+    assert [stored[name]["id"] for name in (CAROL_NAME, DAVE_NAME, ERIN_NAME)] == [
+        carol["id"],
+        dave["id"],
+        erin["id"],
+    ]
+
+
+class _SaveFails(FileStore):  # type: ignore[misc]
+    """A store whose every save fails as ours does (a ``TokenStoreError``)."""
+
+    def save_token(self, token: OAuthToken) -> None:
+        raise store_error("save_token failed: the disk is full")
+
+
+def test_a_failing_save_is_logged_by_8_0_to_6_0_and_raised_by_5_0(
+    standin_zoho: StandInZoho, clean_sdk: SdkLogRecorder, tmp_path: Path
+) -> None:
+    standin_zoho.add_user(CAROL)
+    store = _SaveFails(str(tmp_path / "t.csv"))
+    token = standin_zoho.grant_token(CAROL)
+    if SDK_SAVE_ERRORS_PROPAGATE:  # 5_0 saves inside generate_access_token's try
+        with pytest.raises(SDKException) as raised:  # re-raised as it is: it is an SDKException
+            standin_zoho.initialize_sdk(token, store, str(tmp_path))
+        cause = raised.value
+        assert clean_sdk.take_errors() == []
+    else:  # 8_0-6_0 save after it, in a try that only logs
+        standin_zoho.initialize_sdk(token, store, str(tmp_path))
+        [error] = clean_sdk.take_errors()
+        [cause] = error.args
+    assert isinstance(cause, SDKException) and cause.code == "TOKEN_STORE"
+    assert cause.error_message == "save_token failed: the disk is full"
+
+
+def test_the_2x_generation_installs_zcrmsdk_so_it_is_no_second_zohocrmsdk(tmp_path: Path) -> None:
+    for folder, name, top_level in [
+        ("zohocrmsdk8_0-7.0.0.dist-info", "zohocrmsdk8_0", "zohocrmsdk"),
+        ("zohocrmsdk2_1-3.0.0.dist-info", "zohocrmsdk2_1", "zcrmsdk"),  # zoho_tokenstore.zcrmsdk
+        ("zohocrmsdk2_0-6.0.0.dist-info", "zohocrmsdk2_0", "zcrmsdk"),
+    ]:
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "METADATA").write_text(f"Name: {name}\nVersion: 1\n")
+        (tmp_path / folder / "top_level.txt").write_text(f"{top_level}\n")
+    assert sdk_distributions([str(tmp_path)]) == [SdkDistribution("zohocrmsdk8_0", "1")]
+
+
+def test_a_missing_sdk_tells_a_2x_application_to_install_one_beside_zcrmsdk() -> None:
+    missing = sdk_problem([], importable=False)
+    assert missing is not None and "pip install 'zoho-tokenstore[sdk8,sdk2_1]'" in missing

@@ -3,11 +3,12 @@
 The package touches private names of the Zoho SDK only in ``zoho_tokenstore/sdk/`` (one small
 function per shim) and of Alembic and SQLAlchemy only in ``database/alembic_nesting.py`` and
 ``database/log_safety.py``. Each test checks what its shim relies on and that the shim still works.
-SQLite only, so the 7_0 and 6_0 runs (``make test-sdk7``, ``make test-sdk6``) cover every generation.
+SQLite only, so the 7_0, 6_0 and 5_0 runs (``make test-sdk7`` ...) cover every generation.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import socket
@@ -21,6 +22,7 @@ from typing import Any
 
 import alembic
 import pytest
+import requests
 import sqlalchemy as sa
 from alembic.config import Config
 from alembic.operations import Operations
@@ -28,9 +30,12 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from zohocrmsdk.src.com.zoho.api.authenticator import oauth_token
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
+from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
+from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+from zohocrmsdk.src.com.zoho.crm.api.record import RecordOperations
 from zohocrmsdk.src.com.zoho.crm.api.util.utility import Utility
 
 from token_factory import valid_expiry
@@ -41,8 +46,10 @@ from zoho_tokenstore.database.alembic_nesting import outer_alembic_run_kept
 from zoho_tokenstore.database.log_safety import hide_result_rows
 from zoho_tokenstore.database.migrations import alembic_config
 from zoho_tokenstore.database.urls import sqlite_file
+from zoho_tokenstore.sdk.environment import custom_environment
 from zoho_tokenstore.sdk.http_timeout import TIMEOUT_ERRORS, request_timeout
 from zoho_tokenstore.sdk.initializer import current_initializer
+from zoho_tokenstore.sdk.records import get_records
 from zoho_tokenstore.sdk.state import (
     SDK_LOGGER,
     initializers,
@@ -51,9 +58,10 @@ from zoho_tokenstore.sdk.state import (
     set_utility_caches,
     utility_caches,
 )
-from zoho_tokenstore.sdk.tokens import blank_token
+from zoho_tokenstore.sdk.token_request import request_refresh
+from zoho_tokenstore.sdk.tokens import SDK_FINDS_USER, blank_token
 from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
-from zoho_tokenstore.testing.standin_zoho import StandInZoho
+from zoho_tokenstore.testing.standin_zoho import TOKEN_PATH, StandInZoho
 
 # -- sdk/tokens.py ---------------------------------------------------------------------------------
 
@@ -65,7 +73,8 @@ def test_blank_token_has_every_field_the_sdk_reads_and_none_set() -> None:
     assert set(vars(token)) == set(vars(constructed))
     assert token_values_unchecked(token) == dict.fromkeys(COLUMN_NAMES)
     # get_token reads find_user on what the store returns; the constructor's default is True.
-    assert vars(token)["_OAuthToken__find_user"] is True
+    # (zohocrmsdk5_0 has no find_user at all.)
+    assert vars(token).get("_OAuthToken__find_user") is (True if SDK_FINDS_USER else None)
     probe = OAuthToken(id="1")
     OAuthToken.merge_objects(probe, token)  # find_token_by_id's path: raises if a field is missing
     assert probe.get_id() == "1"
@@ -150,6 +159,94 @@ def test_current_initializer_is_switch_users_new_one_during_its_lookup(
     switched = Initializer.get_initializer()
     assert switched is not first
     assert store.current == [first, switched]
+
+
+# -- sdk/environment.py ----------------------------------------------------------------------------
+
+
+def test_custom_environment_builds_the_sdks_environment_on_every_generation() -> None:
+    # 8_0-6_0 take (url, accounts_url, file_upload_url); zohocrmsdk5_0 also a name it only keeps.
+    parameters = list(inspect.signature(DataCenter.Environment.__init__).parameters)[1:]
+    assert parameters in (["url", "accounts_url", "file_upload_url"], [*parameters[:3], "name"])
+    environment = custom_environment(
+        "http://api.test", "http://accounts.test/t", "http://files.test"
+    )
+    assert isinstance(environment, DataCenter.Environment)
+    assert (environment.url, environment.accounts_url, environment.file_upload_url) == (
+        "http://api.test",
+        "http://accounts.test/t",
+        "http://files.test",
+    )
+    assert DataCenter.get("http://api.test") is None  # get_token keeps it, as for the stand-in
+
+
+# -- sdk/records.py --------------------------------------------------------------------------------
+
+
+def test_get_records_calls_the_sdks_get_records_on_every_generation(
+    standin_zoho: StandInZoho, clean_sdk: SdkLogRecorder, tmp_path: Path
+) -> None:
+    # zohocrmsdk5_0: RecordOperations().get_records(module, ...); later: RecordOperations(module).
+    constructor = list(inspect.signature(RecordOperations.__init__).parameters)[1:]
+    call = list(inspect.signature(RecordOperations.get_records).parameters)[1:]
+    assert (constructor, call[0]) in (
+        ([], "module_api_name"),
+        (["module_api_name"], "param_instance"),
+    )
+    standin_zoho.add_user("reader@example.com")
+    token = standin_zoho.grant_token("reader@example.com")
+    standin_zoho.initialize_sdk(token, FileStore(str(tmp_path / "t.csv")), str(tmp_path))
+    response = get_records("Leads")
+    assert response.get_status_code() == 200
+    assert standin_zoho.calls["records"] == 1
+
+
+# -- sdk/token_request.py --------------------------------------------------------------------------
+
+
+class _SavesNoted(_SeeingStore):
+    """``_SeeingStore`` that notes every token the SDK saves through it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saved: list[OAuthToken] = []
+
+    def save_token(self, token: OAuthToken) -> None:
+        self.saved.append(token)
+
+
+def test_request_refresh_fills_the_token_and_saves_nothing(
+    standin_zoho: StandInZoho, clean_sdk: SdkLogRecorder, tmp_path: Path
+) -> None:
+    # zohocrmsdk5_0's refresh_access_token(store, url) saves through `store`; 8_0-6_0's
+    # refresh_access_token(oauth_token, url) only fills it. The shim must save through neither.
+    assert list(inspect.signature(OAuthToken.refresh_access_token).parameters)[1] in (
+        "store",
+        "oauth_token",
+    )
+    standin_zoho.add_user("refresher@example.com")
+    answer = requests.post(
+        standin_zoho.base_url + TOKEN_PATH,
+        data={
+            "grant_type": "authorization_code",
+            "client_id": standin_zoho.DEFAULT_CLIENT_ID,
+            "client_secret": standin_zoho.DEFAULT_CLIENT_SECRET,
+            "code": standin_zoho.issue_grant_code("refresher@example.com"),
+        },
+        timeout=10,
+    ).json()
+    store = _SavesNoted()
+    standin_zoho.initialize_sdk(OAuthToken(access_token="first"), store, str(tmp_path))
+    token = OAuthToken(
+        client_id=standin_zoho.DEFAULT_CLIENT_ID,
+        client_secret=standin_zoho.DEFAULT_CLIENT_SECRET,
+        refresh_token=answer["refresh_token"],
+    )
+    request_refresh(token, standin_zoho.base_url + TOKEN_PATH)
+    assert token.get_access_token() not in (None, answer["access_token"])
+    assert int(token.get_expires_in()) > int(valid_expiry()) - 3600_000
+    assert standin_zoho.calls["token:refresh_token"] == 1
+    assert store.saved == []
 
 
 # -- sdk/state.py ----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
-from sdk_generations import sdk_revoke_cannot_work
+from sdk_generations import USER_LOOKUP_CALLS, sdk_revoke_cannot_work, sdk_save_errors_propagate
 from sdk_helpers import (
     error_code,
     get_leads,
@@ -339,14 +339,13 @@ def test_sdk_login_and_get_records(
 ) -> None:
     csv_path = tmp_path / "t.csv"
     login(zoho, FileStore(str(csv_path)), tmp_path, ALICE)
-    # Login: exchange the code, then name the user (users + org) before saving the token.
-    assert zoho.calls == {"token:authorization_code": 1, "users": 1, "org": 1}
+    # Login: exchange the code, then name the user (users + org; 5_0: the app names her), save.
+    assert zoho.calls == {"token:authorization_code": 1, **USER_LOOKUP_CALLS}
     assert lead_descriptions(get_leads()) == [f"fetched by {ALICE}:777"]
     # get_records fetches Leads field metadata once, then the records.
     assert zoho.calls == {
         "token:authorization_code": 1,
-        "users": 1,
-        "org": 1,
+        **USER_LOOKUP_CALLS,
         "fields": 1,
         "records": 1,
     }
@@ -420,6 +419,7 @@ class BrokenStore(FileStore):  # type: ignore[misc]
         raise RuntimeError("disk full")
 
 
+@sdk_save_errors_propagate()
 def test_sdk_log_guard_surfaces_a_failing_save(
     zoho: StandInZoho,
     clean_sdk: SdkLogRecorder,
@@ -453,7 +453,7 @@ def test_sdk_revoke_with_file_store_never_reaches_zoho(
 
 
 def test_answers_the_installed_sdks_api_version_and_others_only_when_asked() -> None:
-    other = "v5"
+    other = "v4"  # no SDK generation calls it
     with StandInZoho() as zoho:
         zoho.add_user(ALICE)
         token = exchange(zoho, ALICE)["access_token"]
@@ -461,9 +461,9 @@ def test_answers_the_installed_sdks_api_version_and_others_only_when_asked() -> 
         assert crm_get(zoho, f"/crm/{other}/Leads", token).status_code == 404
         assert zoho.api_version_calls == {SDK_API_VERSION: 1, other: 1}
         assert zoho.calls["not_found"] == 1
-    with StandInZoho(api_versions=("v6", "v7", "v8")) as shared:
+    with StandInZoho(api_versions=("v5", "v6", "v7", "v8")) as shared:
         shared.add_user(ALICE)
         token = exchange(shared, ALICE)["access_token"]
-        for version in ("v6", "v7", "v8"):
+        for version in ("v5", "v6", "v7", "v8"):
             assert crm_get(shared, f"/crm/{version}/Leads", token).status_code == 200
-        assert shared.api_version_calls == {"v6": 1, "v7": 1, "v8": 1}
+        assert shared.api_version_calls == {"v5": 1, "v6": 1, "v7": 1, "v8": 1}

@@ -5,6 +5,7 @@ stand-in through the installed plugin."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from doc_files import doc_files, write_files
+from sdk_generations import sdk_records_take_no_module
 from zoho_tokenstore.sdk.generation import installed_sdk_distributions, normalized_name
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +49,7 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     environment = tmp_path / "venv"
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
-    # The user's application already runs on this run's SDK generation (8_0, 7_0 or 6_0)...
+    # The user's application already runs on this run's SDK generation (8_0, 7_0, 6_0 or 5_0)...
     [sdk] = installed_sdk_distributions()
     pip = [str(python), "-m", "pip", "install", "--quiet"]
     subprocess.run([*pip, f"{sdk.name}=={sdk.version}"], check=True, timeout=600)
@@ -115,8 +117,21 @@ def test_installed_wheel_upgrades_sqlite_without_the_source_tree(
     )
     assert result.stdout.strip() == "0"
 
+    # The demo's last line names this example: the wheel has it, and it asks for its settings.
+    example = subprocess.run(
+        [str(python), "-m", "zoho_tokenstore.examples.real_zoho_init"],
+        cwd=workdir,
+        env={k: v for k, v in os.environ.items() if not k.startswith("ZOHO_")},
+        check=False,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
+    assert example.returncode == 2 and "ZOHO_CLIENT_ID" in example.stderr, example.stderr
+
 
 @pytest.mark.slow
+@sdk_records_take_no_module  # the project calls RecordOperations("Leads")
 def test_a_users_project_tests_against_the_stand_in_with_the_installed_plugin(
     environment: Path, tmp_path: Path
 ) -> None:

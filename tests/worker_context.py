@@ -12,7 +12,7 @@ from multiprocessing.context import BaseContext
 from typing import Final
 
 #: Imported once by the fork server; every worker function lives in one of these.
-WORKER_MODULES: Final = ["process_workers", "refresh_workers"]
+WORKER_MODULES: Final = ["process_workers", "refresh_workers", "upgrade_workers"]
 
 
 def worker_context() -> BaseContext:

@@ -8,6 +8,7 @@ require_sdk()  # before anything imports zohocrmsdk: a missing SDK fails with th
 from .core.model import OAuthTokenRow  # noqa: E402
 from .database.engine import create_shared_engine  # noqa: E402
 from .database.migrations import downgrade, upgrade  # noqa: E402
+from .encryption.cipher import keys_from_environment  # noqa: E402
 from .refresh.ahead import RefreshAhead  # noqa: E402
 from .sdk.revoke import revoke_token  # noqa: E402
 from .store.token_store import SQLAlchemyTokenStore  # noqa: E402
@@ -18,6 +19,7 @@ __all__ = [
     "SQLAlchemyTokenStore",
     "create_shared_engine",
     "downgrade",
+    "keys_from_environment",
     "revoke_token",
     "upgrade",
 ]

@@ -22,10 +22,12 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from ..core.errors import TokenStoreError, UsageError, database_error
 from ..core.model import TABLE_NAME, token_table
+from ..database.connect_errors import connection_error
 from ..database.engine import build_engine, masked_url
 from ..database.existing import open_existing
-from ..database.migrations import schema_problem
+from ..database.migrations import schema_problem, upgrade_command
 from ..database.urls import database_file, usable_url
+from ..encryption.cipher import KEYS_ENVIRONMENT_VARIABLE
 
 DEFAULT_URL: Final = "sqlite:///zohooauth.db"
 URL_ENVIRONMENT_VARIABLE: Final = "ZOHO_TOKENSTORE_URL"
@@ -57,6 +59,7 @@ EXIT_STATUSES: Final[tuple[tuple[int, str], ...]] = (
         EXIT_USAGE,
         "the command could not start: unknown command or option, malformed URL, unknown scheme, "
         "driver not installed, no such SQLite file, bad table name, unknown --revision, "
+        f"a malformed key in ${KEYS_ENVIRONMENT_VARIABLE}, "
         "a confirmation needed but no terminal to ask on (pass --yes)",
     ),
     (
@@ -133,11 +136,24 @@ def command_handler(handler: Handler) -> Handler:
             usable_url(url_of(args))  # the UsageError saying what is wrong with it, if that is it
             raise TokenStoreError(f"{type(exc).__name__}: {exc}") from exc
         except sa_exc.SQLAlchemyError as exc:
-            raise database_error(f"{args.command} on {where(args)}", exc) from exc
+            raise command_database_error(args, exc) from exc
         except SDKException as exc:  # the SDK's own: its message, without "Caused By"
             raise TokenStoreError(exc.error_message, cause=exc) from exc
 
     return run
+
+
+def command_database_error(
+    args: argparse.Namespace, exc: sa_exc.SQLAlchemyError
+) -> TokenStoreError:
+    """A command's database failure by kind and code; a failure to connect names its cause and fix
+    (``connection_error``), as the store's constructor does."""
+    operation = f"{args.command} on {where(args)}"
+    try:
+        url = make_url(url_of(args))
+    except sa_exc.ArgumentError:
+        return database_error(operation, exc)
+    return connection_error(operation, exc, url)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -260,10 +276,10 @@ def writable_database(args: argparse.Namespace) -> Engine:
 
 def require_schema(engine: Engine, args: argparse.Namespace) -> None:
     """Fail (exit 1) with the fixing command unless the token table is at the newest revision."""
-    problem = schema_problem(engine, table_of(args))
+    # The engine may be a read-only view of the file: the fix names the URL the user gave.
+    fix = f"run `{upgrade_command(shown_url(url_of(args)), table_of(args))}`"
+    problem = schema_problem(engine, table_of(args), fix=fix)
     if problem is not None:
-        # The engine may be a read-only view of the file: name the URL the user gave.
-        problem = problem.replace(masked_url(engine), shown_url(url_of(args)))
         raise TokenStoreError(f"{where(args)}: {problem}")
 
 

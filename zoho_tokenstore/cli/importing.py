@@ -7,9 +7,11 @@ import sys
 from typing import TextIO
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
 
 from ..core.errors import TokenStoreError, database_error
 from ..core.model import TABLE_NAME
+from ..database.connect_errors import connection_error
 from ..database.engine import build_engine, masked_url
 from ..database.existing import open_existing
 from ..encryption.cipher import TokenCipher, keys_from_environment
@@ -120,8 +122,11 @@ def _import(args: argparse.Namespace) -> int:
             finally:
                 source.dispose()
     except sa_exc.SQLAlchemyError as exc:
-        # By kind and code only: the source URL's password is not the one main() masks.
-        raise database_error("reading the source", exc) from exc
+        # By kind and code, or the cause of a failed connection: names from the URL, never its
+        # password (not the one main() masks).
+        if args.from_table is None:
+            raise database_error("reading the source", exc) from exc
+        raise connection_error("reading the source", exc, make_url(args.from_table)) from exc
     with open_target_store(args) as store:
         return _run(args, store, read, dry_run=args.dry_run)
 

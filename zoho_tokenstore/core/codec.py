@@ -52,7 +52,12 @@ def value_problem(column: str, value: str) -> str | None:
 
 def token_values(token: OAuthToken) -> Values:
     """Every column's value from ``token``, empty strings as ``None``, validated for storage."""
-    raw: Mapping[str, object] = token_values_unchecked(token)
+    return checked_values(token_values_unchecked(token))
+
+
+def checked_values(raw: Mapping[str, object]) -> Values:
+    """Every column's value of ``raw`` (any generation's token), empty strings as ``None``,
+    validated for storage."""
     values: Values = {}
     for column, value in raw.items():
         if value is None or value == "":

@@ -13,6 +13,13 @@ TOKEN_STORE: Final = "TOKEN_STORE"
 # MySQL/MariaDB error numbers and PostgreSQL SQLSTATEs worth one more try in a fresh transaction.
 _RETRYABLE_MYSQL_ERRNOS: Final = frozenset({1205, 1213})  # lock wait timeout, deadlock
 _RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+# A schema change meeting another schema than it expects: a table, column or index it creates
+# exists already, or one it drops does not (MySQL/MariaDB raise these as OperationalError).
+_SCHEMA_CONFLICTS: Final = frozenset(
+    {"1050", "1051", "1060", "1061", "1068", "1091", "1176", "42P07", "42701", "42710", "42P16"}
+)
+# A statement naming a table or column the database lacks (MySQL's 1054: an OperationalError too).
+_SCHEMA_MISSING: Final = frozenset({"1054", "1146", "42P01", "42703"})
 
 
 class TokenStoreError(SDKException):  # type: ignore[misc]  # the SDK ships no type hints
@@ -83,7 +90,16 @@ def _kind_of(exc: sa_exc.SQLAlchemyError) -> str:
         return "a uniqueness or integrity rule was violated"
     if isinstance(exc, sa_exc.DataError):
         return "a value does not fit its column"
-    if isinstance(exc, sa_exc.ProgrammingError) or "no such table" in str(getattr(exc, "orig", "")):
+    code = driver_error_code(exc)
+    said = str(getattr(exc, "orig", ""))  # SQLite has no code of its own for these two
+    missing = code in _SCHEMA_MISSING or "no such table" in said or "no such column" in said
+    if code in _SCHEMA_CONFLICTS or (code == "SQLITE_ERROR" and not missing):
+        return (
+            "the schema is not what the statement expects: a table, column or index it creates "
+            "exists already, or one it changes is missing (made by hand or by another tool? "
+            "`zoho-tokenstore adopt` takes over the SDK DBStore's table)"
+        )
+    if missing or isinstance(exc, sa_exc.ProgrammingError):
         return "the table is missing or differs (run `zoho-tokenstore upgrade`)"
     if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
         return "the database is unavailable or the connection was lost"

@@ -1,5 +1,5 @@
 """Builds the SQLAlchemy ``Engine`` a store and the migrations run on, tuned per backend; the
-settings and their reasons are in docs/backends.md and docs/engines.md."""
+settings and their reasons are in docs/engines.md."""
 
 from __future__ import annotations
 

@@ -18,8 +18,7 @@ from sqlalchemy.engine import URL
 
 from ..core.model import TABLE_NAME, owned_tables, token_table
 from .alembic_nesting import outer_alembic_run_kept
-from .engine import build_engine, masked_url
-from .profile import EngineProfile
+from .engine import build_engine
 
 #: Our own Alembic version table, so a host application's Alembic history is never touched.
 VERSION_TABLE: Final = "zoho_tokenstore_alembic_version"
@@ -53,13 +52,16 @@ def version_table(table_name: str = TABLE_NAME) -> str:
     return VERSION_TABLE if table_name == TABLE_NAME else f"{VERSION_TABLE}_{table_name}"
 
 
-def alembic_config(connection: Connection | None = None, table_name: str = TABLE_NAME) -> Config:
-    """An Alembic ``Config`` for our migrations; with ``connection``, env.py migrates through it."""
+def alembic_config(bind: Engine | Connection | None = None, table_name: str = TABLE_NAME) -> Config:
+    """An Alembic ``Config`` for our migrations; with ``bind``, env.py migrates through it (on an
+    engine in a transaction of its own, on a connection in the caller's) under the upgrade lock."""
     config = Config()
     config.set_main_option("script_location", str(migrations_path()))
     config.attributes["table_name"] = table_name
-    if connection is not None:
-        config.attributes["connection"] = connection
+    if isinstance(bind, Connection):
+        config.attributes["connection"] = bind
+    elif bind is not None:
+        config.attributes["engine"] = bind
     return config
 
 
@@ -117,18 +119,19 @@ def include_name_for(*table_names: str) -> IncludeName:
     return _include_name_for(*table_names)
 
 
-def schema_problem(bind: Engine | Connection, table_name: str = TABLE_NAME) -> str | None:
-    """Why the store cannot use this database yet (with the command that fixes it), or ``None``."""
-    engine = bind.engine if isinstance(bind, Connection) else bind
+def upgrade_command(shown_url: str, table_name: str = TABLE_NAME) -> str:
+    """The command line that migrates ``table_name`` at ``shown_url`` (a URL with its password masked)."""
+    table_option = "" if table_name == TABLE_NAME else f" --table {table_name}"
+    return f"zoho-tokenstore upgrade --url '{shown_url}'{table_option}"
+
+
+def schema_problem(bind: Engine | Connection, table_name: str, *, fix: str) -> str | None:
+    """Why the store cannot use this database yet, ending in ``fix`` (what the reader can run where
+    they are: the CLI's command, the constructor's argument), or ``None``."""
     current = current_revision(bind, table_name)
     head = head_revision()
     if current == head:
         return None
-    table_option = "" if table_name == TABLE_NAME else f" --table {table_name}"
-    fix = (
-        f"run `zoho-tokenstore upgrade --url '{masked_url(engine)}'{table_option}` "
-        "(or `alembic upgrade head`), or pass auto_upgrade=True"
-    )
     if current is None:
         return f"the database has no zoho_tokenstore schema: {fix}"
     known = {
@@ -143,7 +146,8 @@ def schema_problem(bind: Engine | Connection, table_name: str = TABLE_NAME) -> s
 
 
 def _run(bind: Bind, table_name: str, action: Callable[[Config], None]) -> None:
-    """Run ``action`` with a config whose env.py migrates through one transaction: ours or the caller's."""
+    """Run ``action`` with a config whose env.py migrates through one transaction, ours or the
+    caller's, holding the table's upgrade lock (``upgrade_lock``)."""
     version_table(table_name)  # a bad name fails before any connection is made
     if isinstance(bind, Connection):
         with outer_alembic_run_kept():
@@ -155,8 +159,7 @@ def _run(bind: Bind, table_name: str, action: Callable[[Config], None]) -> None:
         return
     engine = bind if isinstance(bind, Engine) else build_engine(bind)
     try:
-        with EngineProfile.of(engine).begin() as connection:
-            action(alembic_config(connection, table_name))
+        action(alembic_config(engine, table_name))
     finally:
         if engine is not bind:
             engine.dispose()

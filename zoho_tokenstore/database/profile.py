@@ -88,13 +88,18 @@ class EngineProfile:
     def begin(self) -> Iterator[Connection]:
         """A write transaction, committed at the end of the block and rolled back on an exception;
         SQLite writers take the write lock up front, so concurrent writers queue on the busy timeout."""
-        with self.engine.connect() as connection:
+        with self.engine.connect() as connection, self.transaction(connection):
+            yield connection
+
+    @contextmanager
+    def transaction(self, connection: Connection) -> Iterator[None]:
+        """``begin``'s write transaction on a connection of the caller's, which has none open."""
+        if self.begin_sql is not None:
+            connection.execution_options(**{STORE_OPTION: True})
+        with connection.begin():
             if self.begin_sql is not None:
-                connection.execution_options(**{STORE_OPTION: True})
-            with connection.begin():
-                if self.begin_sql is not None:
-                    connection.exec_driver_sql(self.begin_sql)
-                yield connection
+                connection.exec_driver_sql(self.begin_sql)
+            yield
 
     def insert_if_absent(
         self, connection: Connection, table: Table, values: Mapping[str, Any]

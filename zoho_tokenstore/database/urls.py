@@ -4,6 +4,7 @@ Each problem is a ``DatabaseURLError`` naming the fix, never the password (docs/
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import unquote
@@ -50,20 +51,24 @@ class SQLiteFile:
 
 def parse_database_url(url: str | URL) -> URL:
     """``url`` as a SQLAlchemy ``URL`` on a supported backend, or a ``DatabaseURLError`` saying why not."""
-    if isinstance(url, URL):
-        parsed = url
-    else:
-        try:
-            parsed = make_url(url)
-        except (ArgumentError, ValueError, TypeError):
-            # SQLAlchemy's message quotes the whole string, password included: say only what is wrong.
-            raise DatabaseURLError(
-                f"the database URL could not be parsed; expected a URL such as {_URL_FORMS}"
-            ) from None
+    parsed = url if isinstance(url, URL) else _parsed_or_none(url)
+    if parsed is None:
+        raise DatabaseURLError(
+            f"the database URL could not be parsed; expected a URL such as {_URL_FORMS}"
+        )
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:
         raise DatabaseURLError(unknown_scheme_message(parsed))
     return parsed
+
+
+def _parsed_or_none(url: str) -> URL | None:
+    """``make_url(url)``, or ``None``: raised outside the handler, so no exception keeps SQLAlchemy's
+    error as ``__context__`` (SQLAlchemy before 2.0.x quotes the whole string, password included)."""
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        return None
 
 
 def usable_url(url: str | URL) -> URL:
@@ -161,7 +166,7 @@ def create_private_file(target: SQLiteFile) -> None:
     if not os.path.isdir(directory):
         raise DatabaseURLError(
             f"the directory {directory!r} for the SQLite database does not exist: "
-            f"create it first (mkdir -p {directory!r}) or point the URL at an existing directory"
+            f"create it first (mkdir -p {shlex.quote(directory)}) or point the URL at an existing directory"
         )
     if os.path.isdir(path):
         raise DatabaseURLError(

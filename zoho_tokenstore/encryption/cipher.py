@@ -4,10 +4,10 @@ all from ``cryptography`` and the standard library's HMAC (docs/encryption.md)."
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Sequence
 from typing import Final
 
@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
-from ..core.errors import store_error
+from ..core.errors import UsageError, store_error
 
 #: Where applications and CLI commands read keys from: comma-separated, newest first.
 KEYS_ENVIRONMENT_VARIABLE: Final = "ZOHO_TOKENSTORE_ENCRYPTION_KEYS"
@@ -24,6 +24,11 @@ KEYS_ENVIRONMENT_VARIABLE: Final = "ZOHO_TOKENSTORE_ENCRYPTION_KEYS"
 #: Every Fernet token starts with these characters (version byte 0x80, then a 64-bit timestamp
 #: whose high bytes stay zero until 2106), so a value without them was written in plaintext.
 FERNET_PREFIX: Final = "gAAAAA"
+
+#: A Fernet key as text: 32 bytes in base64 (URL-safe, as ``Fernet.generate_key()`` writes it, or
+#: standard, which Fernet reads too), so 43 characters and one ``=``; nothing else, nothing inside.
+_FERNET_KEY: Final = re.compile(r"[A-Za-z0-9_\-+/]{43}=")
+_KEYGEN_HINT: Final = "generate one with `zoho-tokenstore keygen`"
 
 _LOOKUP_INFO: Final = b"zoho_tokenstore lookup hash v1"
 _FINGERPRINT_INFO: Final = b"zoho_tokenstore key fingerprint v1"
@@ -40,7 +45,8 @@ def looks_encrypted(value: str) -> bool:
 
 
 def keys_from_environment() -> list[str]:
-    """The keys in ``$ZOHO_TOKENSTORE_ENCRYPTION_KEYS`` (comma-separated, newest first), maybe none."""
+    """The keys in ``$ZOHO_TOKENSTORE_ENCRYPTION_KEYS`` (comma-separated, newest first) as a list for
+    ``encryption_keys=``; ``[]`` when it is unset or empty, which the store refuses."""
     raw = os.environ.get(KEYS_ENVIRONMENT_VARIABLE, "")
     return [key.strip() for key in raw.split(",") if key.strip()]
 
@@ -49,15 +55,13 @@ class TokenCipher:
     """The store's keys: encrypts under the newest, decrypts under any, hashes under each.
 
     Args:
-        keys: Fernet keys (``Fernet.generate_key()`` output, as bytes or text), newest first. A
-            malformed key raises ``SDKException(TOKEN_STORE)`` naming its position, never its text.
+        keys: a list (or tuple) of Fernet keys (``Fernet.generate_key()`` output, as bytes or
+            text), newest first. Anything else, or a malformed key, raises ``UsageError`` (an
+            ``SDKException(TOKEN_STORE)``) saying what is expected, naming a key by its position only.
     """
 
     def __init__(self, keys: Sequence[bytes | str]) -> None:
-        if isinstance(keys, (str, bytes)) or not keys:
-            raise store_error(
-                "encryption_keys must be a non-empty list of Fernet keys, newest first"
-            )
+        _check_key_list(keys)
         raw_keys = [_decode_key(key, position) for position, key in enumerate(keys, start=1)]
         self._fernets = [Fernet(base64.urlsafe_b64encode(raw)) for raw in raw_keys]
         self._newest = self._fernets[0]
@@ -68,7 +72,7 @@ class TokenCipher:
             _derive(raw, _FINGERPRINT_INFO, 6).hex() for raw in raw_keys
         )
         if len(set(self.fingerprints)) != len(self.fingerprints):
-            raise store_error("encryption_keys lists the same key twice")
+            raise UsageError("encryption_keys lists the same key twice")
 
     def __repr__(self) -> str:
         return f"TokenCipher(fingerprints={list(self.fingerprints)})"
@@ -149,28 +153,52 @@ def unreadable_row_error(
     )
 
 
-def _decode_key(key: bytes | str, position: int) -> bytes:
-    """The 32 raw bytes of a Fernet key; a clear error (without the key) if it is not one."""
+def _check_key_list(keys: object) -> None:
+    """Refuse anything but a non-empty list or tuple (one string, a number, a set has no order)."""
+    expected = (
+        "encryption_keys must be a non-empty list of Fernet keys (str or bytes), newest first"
+    )
+    if isinstance(keys, (str, bytes)):
+        raise UsageError(
+            f"{expected}, not one string: write [key], or keys_from_environment() to read "
+            f"${KEYS_ENVIRONMENT_VARIABLE} (comma-separated keys)"
+        )
+    if not isinstance(keys, (list, tuple)):
+        raise UsageError(f"{expected}; got {type(keys).__name__}")
+    if not keys:
+        raise UsageError(
+            f"{expected}; got an empty list (keys_from_environment() returns one when "
+            f"${KEYS_ENVIRONMENT_VARIABLE} is unset): pass None to store values unencrypted"
+        )
+
+
+def _decode_key(key: object, position: int) -> bytes:
+    """The 32 raw bytes of a Fernet key, strictly: only surrounding whitespace is forgiven; any other
+    problem is a ``UsageError`` naming the key's position and what is wrong, never its text."""
     problem = f"encryption key #{position} is not a Fernet key"
     if isinstance(key, str):
         try:
-            key = key.strip().encode("ascii")
+            key = key.encode("ascii")
         except UnicodeEncodeError:
-            raise store_error(f"{problem} (it is not ASCII text)") from None
+            raise UsageError(f"{problem} (it is not ASCII text; {_KEYGEN_HINT})") from None
     if not isinstance(key, bytes):
-        raise store_error(f"{problem}: expected bytes or str, got {type(key).__name__}")
-    try:
-        raw = base64.urlsafe_b64decode(key)
-    except (binascii.Error, ValueError):
-        raise store_error(
-            f"{problem} (not URL-safe base64; generate one with `zoho-tokenstore keygen`)"
-        ) from None
-    if len(raw) != 32:
-        raise store_error(
-            f"{problem} (it decodes to {len(raw)} bytes, a Fernet key has 32; "
-            "generate one with `zoho-tokenstore keygen`)"
+        raise UsageError(f"{problem}: expected str or bytes, got {type(key).__name__}")
+    text = key.strip()
+    if b"," in text:
+        raise UsageError(
+            f"{problem} (it holds a comma: several keys in one string? pass them as separate "
+            f"list items; keys_from_environment() splits ${KEYS_ENVIRONMENT_VARIABLE})"
         )
-    return raw
+    if any(chr(byte).isspace() for byte in text):
+        raise UsageError(f"{problem} (it holds whitespace; a Fernet key is one word)")
+    if len(text) != 44:
+        raise UsageError(
+            f"{problem} (it is {len(text)} characters long; a Fernet key is 44 characters of "
+            f"base64 ending in '='; {_KEYGEN_HINT})"
+        )
+    if not _FERNET_KEY.fullmatch(text.decode("latin-1")):
+        raise UsageError(f"{problem} (it holds characters that are not base64; {_KEYGEN_HINT})")
+    return base64.urlsafe_b64decode(text)
 
 
 def _derive(raw_key: bytes, info: bytes, length: int) -> bytes:

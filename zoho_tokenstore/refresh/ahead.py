@@ -24,6 +24,7 @@ from ..core.model import OAuthTokenRow, TokenRow, token_row
 from ..database.profile import EngineProfile
 from ..sdk.http_timeout import TIMEOUT_ERRORS, request_timeout
 from ..sdk.initializer import current_initializer
+from ..sdk.token_request import request_refresh
 from .lease import LeaseState, RefreshLeases
 
 #: The SDK refreshes a token whose expiry is less than this many milliseconds away (oauth_token.py).
@@ -201,7 +202,7 @@ class Refresher:
         seconds = self._policy.request_timeout_seconds
         try:
             with request_timeout(seconds):
-                token.refresh_access_token(token, url)
+                request_refresh(token, url)
         except SDKException as exc:
             if isinstance(exc.cause, TIMEOUT_ERRORS):
                 raise store_error(

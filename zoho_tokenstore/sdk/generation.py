@@ -1,5 +1,5 @@
-"""Which Zoho CRM SDK generation is installed: exactly one of zohocrmsdk8_0, 7_0 or 6_0 works.
-All install ``zohocrmsdk``, so the package depends on none of them (docs/sdk-generations.md)."""
+"""Which Zoho CRM SDK generation is installed: exactly one of the ``zohocrmsdk`` generations in
+``GENERATIONS`` works; the package depends on none of them (docs/sdk-generations.md)."""
 
 from __future__ import annotations
 
@@ -13,18 +13,62 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-#: Supported distributions (normalized names) and the extra of this package that installs each.
-EXTRAS: Final = {"zohocrmsdk8_0": "sdk8", "zohocrmsdk7_0": "sdk7", "zohocrmsdk6_0": "sdk6"}
+#: The import package of the generations this store serves (``SQLAlchemyTokenStore``).
+ZOHOCRMSDK: Final = "zohocrmsdk"
 
-#: Every distribution named like this installs the top-level package ``zohocrmsdk``.
+
+@dataclass(frozen=True)
+class Generation:
+    """One Zoho CRM SDK distribution on PyPI: the package it installs, its CRM API version and
+    the extra of this package that installs it (``None``: not served)."""
+
+    distribution: str
+    import_package: str
+    api_version: str
+    extra: str | None
+
+
+#: Every Zoho CRM Python SDK distribution on PyPI (normalized names), newest first: the one table.
+GENERATIONS: Final = (
+    Generation("zohocrmsdk8_0", ZOHOCRMSDK, "v8", "sdk8"),
+    Generation("zohocrmsdk7_0", ZOHOCRMSDK, "v7", "sdk7"),
+    Generation("zohocrmsdk6_0", ZOHOCRMSDK, "v6", "sdk6"),
+    Generation("zohocrmsdk5_0", ZOHOCRMSDK, "v5", "sdk5"),
+    Generation("zohocrmsdk2_1", "zcrmsdk", "v2.1", "sdk2_1"),  # zoho_tokenstore.zcrmsdk
+    Generation("zohocrmsdk2_0", "zcrmsdk", "v2", "sdk2_0"),
+    Generation("zcrmsdk", "zcrmsdk", "v2", None),  # the archived 3.x SDK: out of scope
+)
+
+_BY_NAME: Final = {generation.distribution: generation for generation in GENERATIONS}
+
+#: Supported ``zohocrmsdk`` distributions and the extra of this package that installs each.
+EXTRAS: Final = {
+    g.distribution: g.extra for g in GENERATIONS if g.import_package == ZOHOCRMSDK and g.extra
+}
+
+#: A name like this that ``GENERATIONS`` does not know (a future generation) installs ``zohocrmsdk``.
 _SDK_NAME: Final = re.compile(r"zohocrmsdk\d+_\d+")
 
-_INSTALL_HINT: Final = (
-    "install the generation your application uses with one of: "
-    "pip install 'zoho-tokenstore[sdk8]' (zohocrmsdk8_0, CRM API v8), "
-    "pip install 'zoho-tokenstore[sdk7]' (zohocrmsdk7_0, v7), "
-    "pip install 'zoho-tokenstore[sdk6]' (zohocrmsdk6_0, v6)"
+_INSTALL_HINT: Final = "install the generation your application uses with one of: " + ", ".join(
+    f"pip install 'zoho-tokenstore[{g.extra}]' ({g.distribution}, CRM API {g.api_version})"
+    for g in GENERATIONS
+    if g.distribution in EXTRAS
 )
+
+
+#: The 2.x SDK (package ``zcrmsdk``) alone is not enough: the store's core needs ``zohocrmsdk``.
+_ZCRMSDK_HINT: Final = (
+    "; an application on the 2.x SDK (zohocrmsdk2_1/2_0, package zcrmsdk) needs one of them "
+    "beside it: pip install 'zoho-tokenstore[sdk8,sdk2_1]'"
+)
+
+
+def import_package(distribution: str) -> str | None:
+    """The top-level package a Zoho SDK distribution (normalized name) installs; ``None``: not an SDK."""
+    known = _BY_NAME.get(distribution)
+    if known is not None:
+        return known.import_package
+    return ZOHOCRMSDK if _SDK_NAME.fullmatch(distribution) else None
 
 
 class SdkGenerationWarning(UserWarning):
@@ -33,7 +77,7 @@ class SdkGenerationWarning(UserWarning):
 
 @dataclass(frozen=True, order=True)
 class SdkDistribution:
-    """One installed ``zohocrmsdk*`` distribution: its normalized name and version."""
+    """One installed Zoho SDK distribution: its normalized name and version."""
 
     name: str
     version: str
@@ -49,8 +93,10 @@ def normalized_name(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-def sdk_distributions(path: Sequence[str] | None = None) -> list[SdkDistribution]:
-    """The ``zohocrmsdk*`` distributions installed on ``path`` (default ``sys.path``), sorted."""
+def sdk_distributions(
+    path: Sequence[str] | None = None, package: str = ZOHOCRMSDK
+) -> list[SdkDistribution]:
+    """The SDK distributions installing ``package`` on ``path`` (default ``sys.path``), sorted."""
     found: dict[str, SdkDistribution] = {}
     dists: Iterable[importlib.metadata.Distribution] = (
         importlib.metadata.distributions()
@@ -59,9 +105,16 @@ def sdk_distributions(path: Sequence[str] | None = None) -> list[SdkDistribution
     )
     for dist in dists:
         name = normalized_name(dist.metadata["Name"] or "")
-        if _SDK_NAME.fullmatch(name):
+        if import_package(name) == package and _top_level_has(dist, package):
             found.setdefault(name, SdkDistribution(name, dist.version))
     return sorted(found.values())
+
+
+def _top_level_has(dist: importlib.metadata.Distribution, package: str) -> bool:
+    """Whether ``dist``'s top_level.txt lists ``package`` (or is absent): the installed files
+    have the last word over ``GENERATIONS``."""
+    top_level = (dist.read_text("top_level.txt") or "").split()
+    return not top_level or package in top_level
 
 
 @functools.lru_cache(maxsize=1)
@@ -84,12 +137,14 @@ def sdk_problem(distributions: Sequence[SdkDistribution], *, importable: bool = 
         )
     if distributions and not distributions[0].supported:
         return (
-            f"{names} is not supported by zoho-tokenstore (it calls the token store differently); "
+            f"{names} is not supported by zoho-tokenstore (not a generation it is built and tested for); "
             + _INSTALL_HINT
         )
     if not distributions and not importable:
-        return "zoho-tokenstore needs the Zoho CRM Python SDK, and none is installed: " + (
-            _INSTALL_HINT
+        return (
+            "zoho-tokenstore needs the Zoho CRM Python SDK, and none is installed: "
+            + _INSTALL_HINT
+            + _ZCRMSDK_HINT
         )
     return None
 
@@ -113,8 +168,12 @@ def require_sdk() -> None:
 
 __all__ = [
     "EXTRAS",
+    "GENERATIONS",
+    "ZOHOCRMSDK",
+    "Generation",
     "SdkDistribution",
     "SdkGenerationWarning",
+    "import_package",
     "installed_sdk_distributions",
     "installed_sdk_problem",
     "normalized_name",

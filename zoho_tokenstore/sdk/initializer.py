@@ -1,5 +1,5 @@
 """The SDK initializer a token lookup runs for, on every generation: during ``switch_user``, the
-new one, which 7_0 and 6_0 make current only later; a reach-in (docs/sdk-generations.md)."""
+new one, which 7_0, 6_0 and 5_0 make current only later; a reach-in (docs/sdk-generations.md)."""
 
 from __future__ import annotations
 

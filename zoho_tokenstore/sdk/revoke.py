@@ -1,5 +1,5 @@
 """``revoke_token(id)``: what ``OAuthToken.revoke(id)`` does, on every SDK generation, as that
-of 7_0 and 6_0 fails before any store is asked (docs/sdk-generations.md)."""
+of 7_0, 6_0 and 5_0 fails before any store is asked (docs/sdk-generations.md)."""
 
 from __future__ import annotations
 

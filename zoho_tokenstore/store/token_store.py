@@ -40,7 +40,7 @@ from ..core.codec import (
     token_values_unchecked,
     value_problem,
 )
-from ..core.errors import database_error, store_error
+from ..core.errors import store_error
 from ..core.model import (
     COLUMN_NAMES,
     CREDENTIAL_COLUMNS,
@@ -51,10 +51,11 @@ from ..core.model import (
     token_row,
     token_row_class,
 )
+from ..database.connect_errors import connection_error
 from ..database.engine import build_engine, masked_url
 from ..database.exact_match import exact_match_problem
 from ..database.held_connection import HeldConnection
-from ..database.migrations import schema_problem, upgrade
+from ..database.migrations import schema_problem, upgrade, upgrade_command
 from ..database.profile import EngineProfile
 from ..database.urls import DatabaseURLError
 from ..encryption.cipher import TokenCipher, UnreadableValue, unreadable_row_error
@@ -100,7 +101,9 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
             is held in the database while Zoho answers (see ``zoho_tokenstore.refresh.ahead``).
             ``True`` (default) uses ``RefreshAhead()``; ``False`` leaves refreshing to the SDK; a
             ``RefreshAhead(...)`` sets the margin and timeouts.
-        encryption_keys: Fernet keys (``zoho-tokenstore keygen``, bytes or text), newest first.
+        encryption_keys: a list of Fernet keys (``zoho-tokenstore keygen``, bytes or text), newest
+            first; ``keys_from_environment()`` reads them from ``$ZOHO_TOKENSTORE_ENCRYPTION_KEYS``.
+            Anything else, or a malformed key, fails here (``SDKException``), showing no key.
             With keys, tokens and the client secret are stored encrypted under the newest key and
             found through keyed hashes; rows under an older key or written without keys still read
             (``zoho-tokenstore encrypt`` rewrites them). Without keys values are stored as given,
@@ -225,28 +228,7 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
         operation = "save_token"
         token = require_token(token, operation)
         self._check_open()
-        values = token_values(token)
-        if not any(values[column] for column in CREDENTIAL_COLUMNS):
-            raise store_error(
-                f"{operation}: refusing to save a token with no refresh, grant or access token"
-            )
-        update_first, retry_lost = True, True
-        if values["id"] is not None and self._held is not None:
-            # The SDK's save after a refresh: one UPDATE by id that commits by itself.
-            updated = self._update_alone(operation, values)
-            if updated:
-                return
-            if updated is None:  # lost with its connection: run once more, in the transaction
-                retry_lost = False
-            else:  # it matched nothing (or met a conflict): the transaction locates the row
-                update_first = False
-        row_id, stored = write(
-            self._profile,
-            operation,
-            lambda connection: self._save_in(connection, values, update_first),
-            lambda connection, saved: self._holds(connection, saved[0], values),
-            retry_lost=retry_lost,
-        )
+        row_id, stored = self._save_values(operation, token_values(token))
         token.set_id(row_id)
         if stored is not None:
             fill_empty_fields(token, stored, operation)
@@ -254,28 +236,12 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     def delete_token(self, id: str) -> None:  # noqa: A002  # the SDK's parameter name
         """Delete the row with this id; an unknown id raises ``SDKException(TOKEN_STORE)``."""
         token_id = require_id(id, "delete_token")
-        row = self._row_class
-        deleted = self._write(
-            "delete_token",
-            delete(row).where(row.id == token_id),
-            gone=select(func.count()).select_from(row).where(row.id == token_id),
-        )
-        if deleted == 0:
+        if self._delete_row("delete_token", token_id) == 0:
             raise store_error(f"delete_token: no stored token has the id {_shown(token_id)}")
 
     def get_tokens(self) -> list[OAuthToken]:
         """Every stored token, complete, ordered by id (the SDK never calls this; tools do)."""
-        self._check_open()
-        everything = select(*self._token_columns).order_by(self._row_class.id)
-
-        def every_row(connection: Connection) -> list[TokenRow]:
-            try:
-                return [token_row(row) for row in connection.execute(everything).mappings()]
-            except UnreadableValue as exc:
-                raise self._unreadable("get_tokens", connection, exc, None, {}) from exc
-
-        rows = read(self._profile, "get_tokens", every_row, self._held)
-        return [token_from_row(row, "get_tokens") for row in rows]
+        return [token_from_row(row, "get_tokens") for row in self._all_rows("get_tokens")]
 
     def delete_tokens(self) -> None:
         """Delete every stored token."""
@@ -303,6 +269,64 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
     ) -> None:
         self.close()
 
+    # -- rows: what the methods above and zoho_tokenstore.zcrmsdk's store read and write -------
+
+    def _row_by_id(self, operation: str, token_id: str) -> TokenRow | None:
+        """The row with this id, or ``None``."""
+        return self._read_one(operation, self._by_id, {"value": token_id})
+
+    def _row_by_user(self, operation: str, user_name: str) -> TokenRow | None:
+        """The row of this user name (exact match), or ``None``."""
+        return self._read_one(operation, self._by_column["user_name"], {"value": user_name})
+
+    def _all_rows(self, operation: str) -> list[TokenRow]:
+        """Every row, ordered by id."""
+        self._check_open()
+        everything = select(*self._token_columns).order_by(self._row_class.id)
+
+        def every_row(connection: Connection) -> list[TokenRow]:
+            try:
+                return [token_row(row) for row in connection.execute(everything).mappings()]
+            except UnreadableValue as exc:
+                raise self._unreadable(operation, connection, exc, None, {}) from exc
+
+        return read(self._profile, operation, every_row, self._held)
+
+    def _save_values(self, operation: str, values: Values) -> Saved:
+        """Save checked ``values`` (``save_token``'s rules): the row's id, and the stored row if
+        the token may be filled from it."""
+        self._check_open()
+        if not any(values[column] for column in CREDENTIAL_COLUMNS):
+            raise store_error(
+                f"{operation}: refusing to save a token with no refresh, grant or access token"
+            )
+        update_first, retry_lost = True, True
+        if values["id"] is not None and self._held is not None:
+            # The SDK's save after a refresh: one UPDATE by id that commits by itself.
+            updated = self._update_alone(operation, values)
+            if updated:
+                return str(values["id"]), None
+            if updated is None:  # lost with its connection: run once more, in the transaction
+                retry_lost = False
+            else:  # it matched nothing (or met a conflict): the transaction locates the row
+                update_first = False
+        return write(
+            self._profile,
+            operation,
+            lambda connection: self._save_in(connection, values, update_first),
+            lambda connection, saved: self._holds(connection, saved[0], values),
+            retry_lost=retry_lost,
+        )
+
+    def _delete_row(self, operation: str, token_id: str) -> int:
+        """Delete the row with this id; how many rows went (0 or 1)."""
+        row = self._row_class
+        return self._write(
+            operation,
+            delete(row).where(row.id == token_id),
+            gone=select(func.count()).select_from(row).where(row.id == token_id),
+        )
+
     # -- internals ------------------------------------------------------------------------------
 
     def _prepare_schema(self, *, auto_upgrade: bool, check_schema: bool) -> None:
@@ -311,15 +335,28 @@ class SQLAlchemyTokenStore(TokenStore):  # type: ignore[misc]  # the SDK ships n
                 upgrade(self._engine, table_name=self._table_name)
                 problem = None
             else:
-                problem = schema_problem(self._engine, self._table_name) if check_schema else None
+                problem = (
+                    schema_problem(self._engine, self._table_name, fix=self._schema_fix())
+                    if check_schema
+                    else None
+                )
             if problem is None and (auto_upgrade or check_schema):
                 # A table at the newest revision can still compare inexactly (say, made by hand).
                 with self._engine.connect() as connection:
                     problem = exact_match_problem(connection, self._table_name)
         except sa_exc.SQLAlchemyError as exc:
-            raise database_error("opening the token store", exc) from exc
+            raise connection_error("opening the token store", exc, self._engine.url) from exc
         if problem is not None:
             raise store_error(f"The token store cannot be used yet: {problem}")
+
+    def _schema_fix(self) -> str:
+        """What a Python caller can do about a schema that is not at the newest revision."""
+        table = "" if self._table_name == TABLE_NAME else f", table_name={self._table_name!r}"
+        command = upgrade_command(masked_url(self._engine), self._table_name)
+        return (
+            f"pass auto_upgrade=True, or migrate once with zoho_tokenstore.upgrade(url{table}) "
+            f"or `{command}`"
+        )
 
     def _check_open(self) -> None:
         if self._closed:

@@ -3,6 +3,7 @@ back; ``zoho_standin`` gives one to each test, ``running_kit`` does so without p
 
 from __future__ import annotations
 
+import importlib.util
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +14,13 @@ from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 
 from ..sdk.state import preserved_sdk_state
 from .sdk_log import SdkLogEntry, SdkLogRecorder, recorded_sdk_log
-from .standin_zoho import SDK_API_VERSION, StandInRequest, StandInUser, StandInZoho
+from .standin_zoho import (
+    SDK_API_VERSION,
+    ZCRMSDK_API_VERSIONS,
+    StandInRequest,
+    StandInUser,
+    StandInZoho,
+)
 
 DEFAULT_EMAIL: Final = "user@example.com"
 DEFAULT_ZGID: Final = "10000001"
@@ -40,8 +47,10 @@ class StandInKit:
         return self.server.base_url
 
     def grant_token(self, email: str | None = None) -> OAuthToken:
-        """An ``OAuthToken`` with the stand-in's client and a fresh grant code for ``email``."""
-        return self.server.grant_token(email or self.user.email)
+        """An ``OAuthToken`` with the stand-in's client and a fresh grant code for ``email``; on
+        zohocrmsdk5_0 it names the user too (``StandInZoho.grant_token``)."""
+        token: OAuthToken = self.server.grant_token(email or self.user.email)
+        return token
 
     def refresh_token(self, refresh_token: str) -> OAuthToken:
         """An ``OAuthToken`` as a restarted app builds it: the stand-in's client and a refresh token."""
@@ -82,13 +91,39 @@ class StandInKit:
         """Return and forget the SDK's logged errors, for a test that expects them."""
         return self._sdk_log.take_errors()
 
+    def initialize_zcrmsdk(self, store: Any, token: Any = None, email: str | None = None) -> Any:
+        """The 2.x SDK's ``Initializer.initialize`` against the stand-in for ``email`` (default:
+        ``user``) with ``store`` (``token``: by default a first login). Returns the token."""
+        from .zcrmsdk_standin import initialize_zcrmsdk, zcrmsdk_grant_token  # needs zcrmsdk
+
+        email = email or self.user.email
+        token = token if token is not None else zcrmsdk_grant_token(self.server, email)
+        resources = self.workdir / "zcrmsdk-resources"
+        resources.mkdir(parents=True, exist_ok=True)
+        initialize_zcrmsdk(self.server, email, token, store, str(resources))
+        return token
+
 
 @contextmanager
 def running_kit(workdir: Path) -> Iterator[StandInKit]:
-    """A ``StandInKit`` on a clean SDK; afterwards the server is stopped and the SDK state restored."""
+    """A ``StandInKit`` on a clean SDK (and 2.x SDK, where installed), answering both; afterwards
+    the server is stopped and the SDKs' state restored."""
     with (
         preserved_sdk_state(),
+        _preserved_zcrmsdk_state(),
         recorded_sdk_log() as sdk_log,
-        StandInZoho() as server,
+        StandInZoho(api_versions=(SDK_API_VERSION, *ZCRMSDK_API_VERSIONS)) as server,
     ):
         yield StandInKit(server, workdir, sdk_log)
+
+
+@contextmanager
+def _preserved_zcrmsdk_state() -> Iterator[None]:
+    """``preserved_zcrmsdk_state`` where the 2.x SDK is installed, else nothing to preserve."""
+    if importlib.util.find_spec("zcrmsdk") is None:
+        yield
+        return
+    from .zcrmsdk_standin import preserved_zcrmsdk_state
+
+    with preserved_zcrmsdk_state():
+        yield

@@ -26,7 +26,11 @@ from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import (  # type: ignore[imp
 )
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
+from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from zohocrmsdk.src.com.zoho.crm.api.util.constants import Constants
+
+from ..sdk.environment import custom_environment
+from ..sdk.tokens import SDK_FINDS_USER
 
 __all__ = ["StandInRequest", "StandInUser", "StandInZoho"]
 
@@ -37,8 +41,10 @@ DEFAULT_EXPIRES_IN = 3600
 TOKEN_PATH = "/oauth/v2/token"
 # The SDK posts to ``accounts_url + "/revoke"`` (oauth_token.py, Constants.REVOKE_URL).
 REVOKE_PATH = TOKEN_PATH + "/revoke"
-#: The CRM API version the installed SDK calls: ``v8`` (zohocrmsdk8_0), ``v7`` or ``v6``.
+#: The CRM API version the installed SDK calls: ``v8`` (zohocrmsdk8_0), ``v7``, ``v6`` or ``v5``.
 SDK_API_VERSION: str = str(Constants.API_VERSION)
+#: The CRM API versions of the 2.x SDK generation (zohocrmsdk2_1, 2_0: package ``zcrmsdk``).
+ZCRMSDK_API_VERSIONS = ("v2.1", "v2")
 #: CRM endpoints below ``/crm/<version>/``, and the name each is counted under in ``calls``.
 _CRM_ENDPOINTS = {"users": "users", "org": "org", "settings/fields": "fields", "Leads": "records"}
 USERS_PATH = f"/crm/{SDK_API_VERSION}/users"
@@ -284,7 +290,7 @@ class StandInZoho:
     def environment(self) -> DataCenter.Environment:
         """An SDK Environment pointing at this server (``DataCenter.get`` returns None for it)."""
         base = self.base_url
-        return DataCenter.Environment(base, base + TOKEN_PATH, base)
+        return custom_environment(base, base + TOKEN_PATH, base)
 
     def initialize_sdk(
         self, token: Any, store: Any, resource_path: str, logger: Any = None
@@ -343,15 +349,21 @@ class StandInZoho:
             self._codes[code] = _Grant(email=email, client_id=client_id)
             return code
 
-    # -- instrumentation ------------------------------------------------------------------------
-
     def grant_token(self, email: str) -> OAuthToken:
-        """An ``OAuthToken`` with the default client and a fresh grant code for ``email``."""
+        """An ``OAuthToken`` with the default client and a fresh grant code for ``email``; on
+        zohocrmsdk5_0, which never asks Zoho who logged in, it names the user, as its apps must."""
+        with self._lock:
+            user = self._users.get(email)
         return OAuthToken(
             client_id=DEFAULT_CLIENT_ID,
             client_secret=DEFAULT_CLIENT_SECRET,
             grant_token=self.issue_grant_code(email),
+            user_signature=None
+            if SDK_FINDS_USER or user is None
+            else UserSignature(user.user_name),
         )
+
+    # -- instrumentation ------------------------------------------------------------------------
 
     def refresh_token(self, refresh_token: str) -> OAuthToken:
         """An ``OAuthToken`` as a restarted app builds it: the default client and a refresh token."""

@@ -12,7 +12,6 @@ from typing import Final, TextIO
 
 from sqlalchemy import select
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
-from zohocrmsdk.src.com.zoho.crm.api.record import RecordOperations
 from zohocrmsdk.src.com.zoho.crm.api.record import ResponseWrapper as RecordsWrapper
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
@@ -20,7 +19,10 @@ from ...core.errors import TokenStoreError
 from ...core.model import ENCRYPTED_COLUMNS, hash_column, token_table
 from ...database.engine import build_engine, masked_url
 from ...database.migrations import current_revision, upgrade
+from ...examples import real_zoho_init
+from ...sdk.records import get_records
 from ...sdk.state import preserved_sdk_state, reset_sdk_state
+from ...sdk.tokens import SDK_FINDS_USER
 from ...store.token_store import SQLAlchemyTokenStore
 from ...testing.sdk_log import SdkLogRecorder, recorded_sdk_log
 from ...testing.standin_zoho import StandInZoho
@@ -30,7 +32,16 @@ from .display import token_line
 DEFAULT_DEMO_URL: Final = "sqlite:///zohooauth-demo.db"
 DEMO_EMAIL: Final = "newcomer@example.com"
 DEMO_ZGID: Final = "20240001"
+#: What the demo's last line suggests next: the example that ships inside the package.
+REAL_ZOHO_COMMAND: Final = f"python -m {real_zoho_init.__name__}"
 DEMO_USER_NAME: Final = f"{DEMO_EMAIL}:{DEMO_ZGID}"
+
+
+#: What the demo says when zohocrmsdk5_0 finds the demo user's row of an earlier run.
+EARLIER_ROW_DELETED: Final = (
+    "zohocrmsdk5_0 would use an earlier run's row (found by user name) instead of the new grant "
+    "code, and that stand-in is gone: the row was deleted"
+)
 
 
 class DemoError(TokenStoreError, RuntimeError):
@@ -105,7 +116,7 @@ def run_demo(
     )
     say(
         f"\nRun it again: the same row is updated. Inspect it: zoho-tokenstore tokens --url "
-        f"'{report.url}'\nWith a real Zoho account: see examples/real_zoho_init.py."
+        f"'{report.url}'\nWith a real Zoho account: {REAL_ZOHO_COMMAND} (it names the settings it needs)."
     )
     return report
 
@@ -123,10 +134,20 @@ def _login(
 ) -> None:
     earlier = _demo_row(store)
     report.reused_row = earlier is not None
+    if earlier is not None and not SDK_FINDS_USER:
+        # 5_0 would take the earlier row by the user name instead of exchanging the new grant
+        # code, and that row's tokens came from an earlier run's stand-in, which is gone.
+        store.delete_token(str(earlier.get_id()))
+        deleted = f"{EARLIER_ROW_DELETED} (id {earlier.get_id()})"
+        earlier = None
+    else:
+        deleted = None
     token = OAuthToken(
         client_id=zoho.DEFAULT_CLIENT_ID,
         client_secret=zoho.DEFAULT_CLIENT_SECRET,
         grant_token=zoho.issue_grant_code(DEMO_EMAIL),
+        # zohocrmsdk5_0 never asks Zoho who the user is: its application names the user.
+        user_signature=None if SDK_FINDS_USER else UserSignature(DEMO_USER_NAME),
     )
     resources = workdir / "sdk-resources"
     resources.mkdir()
@@ -142,8 +163,10 @@ def _login(
     say.step(
         "Login",
         "Initializer.initialize(token=OAuthToken(client_id, client_secret, grant_token), store=store)",
-        "the SDK exchanged the one-time grant code for a refresh + access token, asked Zoho who",
+        "the SDK exchanged the one-time grant code for a refresh + access token, "
+        + ("asked Zoho who" if SDK_FINDS_USER else "was told who"),
         f"the user is ({DEMO_USER_NAME}) and called store.save_token:",
+        *([deleted] if deleted else []),
         f"{again}:",
         "  " + _describe(row),
     )
@@ -151,7 +174,7 @@ def _login(
 
 def _get_leads(sdk_errors: SdkLogRecorder) -> str:
     """One ``get_records`` call through the SDK, described in a line."""
-    response = RecordOperations("Leads").get_records()
+    response = get_records("Leads")
     _check(sdk_errors, "calling the API")
     body = response.get_object() if response is not None else None
     if (

@@ -16,11 +16,16 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
-from ...core.errors import database_error
 from ...core.model import TABLE_NAME, owned_tables, token_table
+from ...database.connect_errors import connection_error
 from ...database.engine import masked_url
 from ...database.existing import MissingDatabaseError, open_existing
-from ...database.migrations import current_revision, schema_problem, version_table
+from ...database.migrations import (
+    current_revision,
+    schema_problem,
+    upgrade_command,
+    version_table,
+)
 from ...database.urls import database_file
 
 OK: Final = "ok"
@@ -64,47 +69,51 @@ def diagnose(url: str | URL, table_name: str = TABLE_NAME) -> list[Check]:
 
 
 def _checks(engine: Engine, url: URL, table_name: str) -> Iterator[Check]:
-    connected = _guarded("connect", lambda: _check_connect(engine, url))
+    connected = _guarded(url, "connect", lambda: _check_connect(engine, url))
     yield connected
     if not connected.passed:
         return
-    schema = _guarded("schema", lambda: _check_schema(engine, url, table_name))
+    schema = _guarded(url, "schema", lambda: _check_schema(engine, url, table_name))
     yield schema
     if schema.passed:
-        yield _guarded("model", lambda: _check_model(engine, table_name))
+        yield _guarded(url, "model", lambda: _check_model(engine, table_name))
     else:
         yield Check("model", SKIP, "not compared: the schema is not at the newest revision")
     backend = engine.dialect.name
     if backend in ("mysql", "mariadb"):
         if schema.passed:
-            yield _guarded("collation", lambda: check_collation(engine, table_name))
+            yield _guarded(url, "collation", lambda: check_collation(engine, table_name))
         else:
             yield Check("collation", SKIP, "not checked: the schema is not at the newest revision")
-        yield _guarded("strict mode", lambda: check_strict_mode(engine))
+        yield _guarded(url, "strict mode", lambda: check_strict_mode(engine))
     elif backend == "sqlite":
-        yield _guarded("journal", lambda: check_journal(engine))
-        yield _guarded("file mode", lambda: check_file_mode(url))
+        yield _guarded(url, "journal", lambda: check_journal(engine))
+        yield _guarded(url, "file mode", lambda: check_file_mode(url))
 
 
-def _guarded(name: str, check: Callable[[], Check]) -> Check:
-    """Run a check; a database error fails it with a message that quotes no values."""
+def _guarded(url: URL, name: str, check: Callable[[], Check]) -> Check:
+    """Run a check; a database error fails it with a message that quotes no values (and names
+    the cause and fix of a failure to connect)."""
     try:
         return check()
     except sa_exc.SQLAlchemyError as exc:
-        return Check(name, FAIL, database_error(name, exc).error_message)
+        return Check(name, FAIL, connection_error(name, exc, url).error_message)
 
 
 def _check_connect(engine: Engine, url: URL) -> Check:
     with engine.connect() as connection:
         connection.exec_driver_sql("SELECT 1")
         version = ".".join(str(part) for part in engine.dialect.server_version_info or ())
-    return Check("connect", OK, f"{masked_url(url)} answers ({engine.dialect.name} {version})")
+    # A mysql:// URL on a MariaDB server has the dialect name "mysql": name the server itself.
+    server = "mariadb" if getattr(engine.dialect, "is_mariadb", False) else engine.dialect.name
+    return Check("connect", OK, f"{masked_url(url)} answers ({server} {version})")
 
 
 def _check_schema(engine: Engine, url: URL, table_name: str) -> Check:
-    problem = schema_problem(engine, table_name)
+    fix = f"run `{upgrade_command(masked_url(url), table_name)}`"  # doctor's reader is at a shell
+    problem = schema_problem(engine, table_name, fix=fix)
     if problem is not None:
-        return Check("schema", FAIL, problem.replace(masked_url(engine), masked_url(url)))
+        return Check("schema", FAIL, problem)
     revision = current_revision(engine, table_name)
     return Check("schema", OK, f"table {table_name} is at {revision}, the newest revision")
 

@@ -9,9 +9,9 @@ from typing import Final
 from sqlalchemy import Engine, and_, delete, false, or_, select
 from sqlalchemy import exc as sa_exc
 
-from ...core.errors import database_error
 from ...core.expiry import parse_expiry
 from ...core.model import TABLE_NAME, TokenRow, token_row, token_table
+from ...database.connect_errors import connection_error
 from ...database.profile import EngineProfile
 
 Row = TokenRow
@@ -32,7 +32,7 @@ def list_rows(engine: Engine, table_name: str = TABLE_NAME, user: str | None = N
         with EngineProfile.of(engine).connect() as connection:
             return [token_row(row) for row in connection.execute(query).mappings()]
     except sa_exc.SQLAlchemyError as exc:
-        raise database_error("listing the tokens", exc) from exc
+        raise connection_error("listing the tokens", exc, engine.url) from exc
 
 
 def find_row(
@@ -49,7 +49,7 @@ def find_row(
         with EngineProfile.of(engine).connect() as connection:
             row = connection.execute(select(table).where(column == value)).mappings().first()
     except sa_exc.SQLAlchemyError as exc:
-        raise database_error("looking up the token", exc) from exc
+        raise connection_error("looking up the token", exc, engine.url) from exc
     return token_row(row) if row is not None else None
 
 
@@ -63,7 +63,7 @@ def delete_row(engine: Engine, row: Row, table_name: str = TABLE_NAME) -> bool:
         with EngineProfile.of(engine).begin() as connection:
             return connection.execute(statement).rowcount == 1
     except sa_exc.SQLAlchemyError as exc:
-        raise database_error("deleting the token", exc) from exc
+        raise connection_error("deleting the token", exc, engine.url) from exc
 
 
 def is_dead(row: Row, now_ms: int) -> bool:
@@ -114,4 +114,4 @@ def purge(
                     removed.append(row)
             return removed
     except sa_exc.SQLAlchemyError as exc:
-        raise database_error("purging dead tokens", exc) from exc
+        raise connection_error("purging dead tokens", exc, engine.url) from exc

@@ -1,17 +1,5 @@
-"""Initialize the Zoho CRM SDK against real Zoho (US data center) with tokens kept in a database.
-
-The blog's ``init()``, with ``SQLAlchemyTokenStore`` in place of the hand-written SQLite store, then
-one ``get_records("Leads")`` call. Settings come from the environment, never from the source:
-
-    ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET   your self client (https://api-console.zoho.com)
-    ZOHO_GRANT_TOKEN                     a grant code generated there (single use, minutes long)
-    ZOHO_REDIRECT_URL                    optional, if your client has one
-    ZOHO_TOKENSTORE_URL                  optional database URL (default sqlite:///zohooauth.db)
-
-Run ``zoho-tokenstore upgrade --url "$ZOHO_TOKENSTORE_URL"`` once first, then
-``python examples/real_zoho_init.py``. Later runs reuse the stored tokens (the grant code is stored
-too, so leaving it in the environment is harmless); the SDK refreshes them when they expire.
-"""
+"""The SDK's classic ``init()`` against real Zoho (US) with tokens in a database, then one
+``get_records("Leads")``: ``python -m zoho_tokenstore.examples.real_zoho_init`` (docs/real-zoho.md)."""
 
 from __future__ import annotations
 
