@@ -51,3 +51,12 @@ def backend_params(*, pgbouncer: bool = False) -> list[Any]:
         marks = [pytest.mark.postgresql, pytest.mark.pgbouncer]
         params.append(pytest.param("pgbouncer", marks=marks))
     return params
+
+
+def server_params() -> list[Any]:
+    """The server backends as parameters, each marked with its backend."""
+    return [pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS if b != "sqlite"]
+
+
+#: For tests that need ``db_url`` (which follows ``backend``) on the server backends only.
+SERVER_BACKENDS: Final = pytest.mark.parametrize("backend", server_params(), indirect=True)

@@ -6,6 +6,7 @@ its tests locally, but fails them when ``CI`` is set: CI must never pass by test
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from backends import backend_params, require_backend, server_of
-from databases import BACKENDS, throwaway_database
+from backends import backend_params, require_backend, server_of, server_params
+from databases import throwaway_database
 from direct_db import read_rows
 from pgbouncer import direct_url
 from statement_log import StatementLog
@@ -34,9 +35,7 @@ def backend(request: pytest.FixtureRequest) -> str:
     return name
 
 
-@pytest.fixture(
-    params=[pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS if b != "sqlite"]
-)
+@pytest.fixture(params=server_params())
 def server_backend(request: pytest.FixtureRequest) -> str:
     """Like ``backend``, for behaviour that only a database server has."""
     name: str = request.param
@@ -67,12 +66,24 @@ def migrated_server_database(
         context.__exit__(None, None, None)  # type: ignore[attr-defined]
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session (per xdist worker), closed: tests get copies."""
+    with throwaway_database("sqlite", tmp_path_factory.mktemp("migrated")) as url:
+        upgrade(url)
+        assert url.database is not None
+        return Path(url.database)
+
+
 @pytest.fixture
-def db_url(backend: str, tmp_path: Path, migrated_server_database: object) -> Iterator[URL]:
+def db_url(
+    backend: str, tmp_path: Path, migrated_server_database: object, migrated_sqlite_file: Path
+) -> Iterator[URL]:
     """A migrated database with an empty token table, on the current backend."""
-    if backend == "sqlite":
+    if backend == "sqlite":  # a copy of the session's migrated file: no migration run per test
         with throwaway_database("sqlite", tmp_path) as url:
-            upgrade(url)
+            assert url.database is not None
+            shutil.copy(migrated_sqlite_file, url.database)  # with its mode: 0600, as created
             yield url
         return
     url = migrated_server_database(backend)  # type: ignore[operator]

@@ -30,6 +30,11 @@ SERVER_URLS: Final = {
 }
 
 
+def url_arg(url: URL) -> str:
+    """The URL as a command line takes it: the password (if any) in clear text."""
+    return url.render_as_string(hide_password=False)
+
+
 def server_problem(backend: str) -> str | None:
     """Why the server for ``backend`` cannot be used right now, or ``None`` if it answers."""
     if backend == "sqlite":

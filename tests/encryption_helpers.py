@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -10,10 +12,19 @@ from sqlalchemy.engine import URL
 
 from zoho_tokenstore.core.model import ENCRYPTED_COLUMNS, HASHED_COLUMNS, OAuthTokenRow, hash_column
 
-#: Three keys generated once per test run; tests pick the ones they need, newest first.
-KEY_1: Final = Fernet.generate_key()
-KEY_2: Final = Fernet.generate_key()
-KEY_3: Final = Fernet.generate_key()
+
+def _test_key(n: int) -> bytes:
+    """A fixed Fernet key for tests: the same in every process, so xdist workers collect the
+    same parameter ids (a key generated per process would differ between them)."""
+    return base64.urlsafe_b64encode(
+        hashlib.sha256(f"zoho_tokenstore test key {n}".encode()).digest()
+    )
+
+
+#: Three keys; tests pick the ones they need, newest first.
+KEY_1: Final = _test_key(1)
+KEY_2: Final = _test_key(2)
+KEY_3: Final = _test_key(3)
 
 TABLE: Final = OAuthTokenRow.__table__
 

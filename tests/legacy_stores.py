@@ -53,7 +53,7 @@ def insert_rows(url: URL, rows: list[dict[str, Any]], name: str = "oauthtoken") 
     engine.dispose()
 
 
-def read_rows(url: URL, name: str = "oauthtoken") -> list[dict[str, Any]]:
+def read_legacy_rows(url: URL, name: str = "oauthtoken") -> list[dict[str, Any]]:
     """Every row of a ten-column table, sorted, to compare before and after."""
     table = sa.table(name, *(sa.column(c) for c in FIELDS))
     engine = sa.create_engine(url)

@@ -1,4 +1,4 @@
-"""Work that ``test_processes.py`` runs in separate OS processes (``spawn``), each with its own store.
+"""Work that ``test_processes.py`` runs in separate OS processes (``worker_context``), each with its own store.
 
 Functions here are imported by name in the child processes, so they live outside the test module.
 Every worker returns what it saw, including error texts, and never raises: the parent asserts.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from sqlalchemy.engine import URL
 from direct_db import set_stored_expiry
 from refresh_workers import WorkerPlan, api_worker
 from sdk_helpers import get_leads, lead_descriptions, login
+from worker_context import worker_context
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.core.model import LEASE_TABLE, TOKEN_TABLE
 from zoho_tokenstore.database.engine import build_engine
@@ -47,8 +47,8 @@ def expire(zoho: StandInZoho, db_url: URL, token_id: str) -> None:
 def run_workers(
     plans: list[WorkerPlan], while_running: Callable[[], None] | None = None
 ) -> list[tuple[str, Any]]:
-    """Start one spawned process per plan, released together; return each one's outcome."""
-    context = multiprocessing.get_context("spawn")
+    """Start one worker process per plan, released together; return each one's outcome."""
+    context = worker_context()
     start = context.Barrier(len(plans))
     results = context.Queue()
     processes = [
@@ -60,7 +60,7 @@ def run_workers(
     try:
         if while_running is not None:
             while_running()
-        # Generous: eight spawned interpreters import the SDK at once, on a busy 2-core machine too.
+        # Generous: the workers initialise the SDK at once, on a busy 2-core machine too.
         return [results.get(timeout=WORKER_TIMEOUT_S) for _ in processes]
     finally:
         for process in processes:

@@ -1,7 +1,7 @@
 """Worker processes for the refresh-ahead tests: each one initialises the SDK itself, like a web worker.
 
-Started with the ``spawn`` context, so nothing (SDK globals, pooled connections) is inherited from
-the test process; this module must therefore be importable on its own.
+Started through ``worker_context`` (a clean fork server), so nothing (SDK globals, pooled
+connections) is inherited from the test process; this module must therefore be importable on its own.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-import pytest
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
 from zohocrmsdk.src.com.zoho.api.logger import Logger
@@ -23,7 +22,6 @@ from zohocrmsdk.src.com.zoho.crm.api.record import ResponseWrapper as RecordsWra
 from zohocrmsdk.src.com.zoho.crm.api.util.api_response import APIResponse
 
 from zoho_tokenstore.sdk.records import get_records
-from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 # Bounds the SDK's CRM requests; its OAuth requests (oauth_token.py) have no timeout at all.
@@ -44,16 +42,9 @@ def run_at_once(count: int, work: Callable[[int], T], timeout: float = 30.0) -> 
         return [future.result(timeout=timeout) for future in futures]
 
 
-def grant_token(zoho: StandInZoho, email: str) -> OAuthToken:
-    """An ``OAuthToken`` carrying a fresh grant code for ``email`` from the default client (and,
-    on zohocrmsdk5_0, the user's name: ``StandInZoho.grant_token``)."""
-    token: OAuthToken = zoho.grant_token(email)
-    return token
-
-
 def login(zoho: StandInZoho, store: TokenStore, workdir: Path, email: str) -> OAuthToken:
     """A first login: ``Initializer.initialize`` with a fresh grant code for ``email``; the token."""
-    token = grant_token(zoho, email)
+    token = zoho.grant_token(email)
     init_sdk(zoho, token, store, workdir)
     return token
 
@@ -110,9 +101,3 @@ def read_file_store(path: Path) -> list[dict[str, str]]:
     """The rows of an SDK ``FileStore`` CSV, as dicts keyed by its header."""
     with path.open(newline="") as handle:
         return list(csv.DictReader(handle))
-
-
-def fail_on_sdk_errors(recorder: SdkLogRecorder) -> None:
-    """Fail the current test if the SDK logged errors that the test did not take."""
-    if recorder.errors:
-        pytest.fail("the SDK logged errors:\n" + recorder.describe_errors(), pytrace=False)

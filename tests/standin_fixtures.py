@@ -1,44 +1,30 @@
-"""Pytest fixtures for the stand-in Zoho server and a clean, guarded SDK.
+"""The suite's older names for parts of the shipped kit (``zoho_standin``, docs/testing-kit.md).
 
-Load with ``pytest_plugins = ["standin_fixtures"]`` in the top-level ``tests/conftest.py``.
+Loaded with ``pytest_plugins = ["standin_fixtures"]`` in ``tests/conftest.py``; new tests take
+``zoho_standin`` itself, which runs each test on a clean SDK and fails it on SDK errors left over.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from sdk_helpers import fail_on_sdk_errors
-from zoho_tokenstore.sdk.state import preserved_sdk_state
-from zoho_tokenstore.testing.sdk_log import SdkLogRecorder, recorded_sdk_log
-from zoho_tokenstore.testing.standin_zoho import StandInZoho
+from zoho_tokenstore.testing import StandInKit, StandInZoho
+from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
 
 
 @pytest.fixture
-def standin_zoho() -> Iterator[StandInZoho]:
-    """A running ``StandInZoho`` on 127.0.0.1, stopped (and its thread joined) afterwards."""
-    with StandInZoho() as zoho:
-        yield zoho
+def standin_zoho(zoho_standin: StandInKit) -> StandInZoho:
+    """The kit's running stand-in server, for tests that drive it directly."""
+    return zoho_standin.server
 
 
 @pytest.fixture
-def sdk_log() -> Iterator[SdkLogRecorder]:
-    """Record SDK log output; fail the test if the SDK logged an error nobody took.
-
-    The SDK swallows a failing ``save_token`` and only logs it, so this is what makes a broken
-    store fail a test. Call ``sdk_log.take_errors()`` in tests that expect SDK errors.
-    """
-    with recorded_sdk_log() as recorder:
-        yield recorder
-        fail_on_sdk_errors(recorder)
+def sdk_log(zoho_standin: StandInKit) -> SdkLogRecorder:
+    """The kit's record of the SDK's log; errors left in it fail the test."""
+    return zoho_standin.sdk_log
 
 
 @pytest.fixture
-def clean_sdk(sdk_log: SdkLogRecorder) -> Iterator[SdkLogRecorder]:
-    """Reset the SDK's global state for the test, restore it afterwards; ``sdk_log`` guards its log.
-
-    Restoring also closes the log file handlers the SDK added and puts the logger's level back.
-    """
-    with preserved_sdk_state():
-        yield sdk_log
+def clean_sdk(sdk_log: SdkLogRecorder) -> SdkLogRecorder:
+    """The kit's clean SDK state for the test (restored afterwards) and its ``sdk_log``."""
+    return sdk_log

@@ -5,20 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import URL
 
+from databases import url_arg
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
 from zoho_tokenstore.database.migrations import head_revision
 
 
-def _url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
-
-
 def test_upgrade_current_tokens_downgrade(
     empty_db_url: URL, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = _url(empty_db_url)
+    url = url_arg(empty_db_url)
     assert main(["upgrade", "--url", url]) == 0
     assert f"is at revision {head_revision()}" in capsys.readouterr().out
 

@@ -9,7 +9,6 @@ import pty
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,8 +18,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
+from backends import SERVER_BACKENDS
+from databases import url_arg
 from direct_db import set_refresh_failure_columns
-from token_factory import fields_of, full_token, make_token
+from token_factory import fields_of, full_token, make_token, now_ms
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.cli import main
 from zoho_tokenstore.cli.operations.maintenance import purge
@@ -29,21 +30,6 @@ from zoho_tokenstore.database.engine import build_engine
 Rows = Callable[[], list[dict[str, Any]]]
 SECRET_COLUMNS = ("client_secret", "refresh_token", "access_token", "grant_token")
 HOUR_MS = 3_600_000
-
-#: The server backends, for tests that also need a database of theirs (``db_url`` needs ``backend``).
-SERVER_BACKENDS = pytest.mark.parametrize(
-    "backend",
-    [pytest.param(b, marks=getattr(pytest.mark, b)) for b in ("postgresql", "mysql")],
-    indirect=True,
-)
-
-
-def _url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _save(url: URL, *tokens: Any) -> list[str]:
@@ -77,7 +63,7 @@ def test_tokens_lists_every_row_masked_and_filters_by_user(
     one, two = full_token(1), full_token(2)
     _save(db_url, one, two)
 
-    assert main(["tokens", "--url", _url(db_url)]) == 0
+    assert main(["tokens", "--url", url_arg(db_url)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("2 stored token(s) in ")
     for token in (one, two):
@@ -85,12 +71,12 @@ def test_tokens_lists_every_row_masked_and_filters_by_user(
     assert "refresh=***cdef access=***cdef" in out  # long secrets show their last 4 characters
     _assert_no_secret(out, one, two)
 
-    assert main(["tokens", "--url", _url(db_url), "--user", fields_of(two)["user_name"]]) == 0
+    assert main(["tokens", "--url", url_arg(db_url), "--user", fields_of(two)["user_name"]]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"1 stored token(s) for user {fields_of(two)['user_name']} in ")
     assert two.get_id() in out and one.get_id() not in out
 
-    assert main(["tokens", "--url", _url(db_url), "--user", "USER1@example.com:60001"]) == 0
+    assert main(["tokens", "--url", url_arg(db_url), "--user", "USER1@example.com:60001"]) == 0
     assert capsys.readouterr().out.startswith("0 stored token(s)")  # exact match: case counts
 
 
@@ -101,7 +87,8 @@ def test_tokens_json_is_one_masked_object_per_row(
     _save(db_url, token, full_token(2))
 
     assert (
-        main(["tokens", "--url", _url(db_url), "--json", "--user", "user1@example.com:60001"]) == 0
+        main(["tokens", "--url", url_arg(db_url), "--json", "--user", "user1@example.com:60001"])
+        == 0
     )
     out = capsys.readouterr().out
     [shown] = json.loads(out)
@@ -121,7 +108,7 @@ def test_tokens_json_is_one_masked_object_per_row(
     }
     _assert_no_secret(out, token)
 
-    assert main(["tokens", "--url", _url(db_url), "--json"]) == 0
+    assert main(["tokens", "--url", url_arg(db_url), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 2
 
 
@@ -130,7 +117,7 @@ def test_tokens_shows_the_remembered_refresh_failures(
 ) -> None:
     revoked, throttled, fine = full_token(1), full_token(2), full_token(3)
     _save(db_url, revoked, throttled, fine)
-    failed_at = _now_ms() - 60_000
+    failed_at = now_ms() - 60_000
     set_refresh_failure_columns(
         db_url,
         revoked.get_id(),
@@ -148,7 +135,7 @@ def test_tokens_shows_the_remembered_refresh_failures(
     )
     at = datetime.fromtimestamp(failed_at / 1000, tz=timezone.utc).isoformat(timespec="seconds")
 
-    assert main(["tokens", "--url", _url(db_url), "--json"]) == 0
+    assert main(["tokens", "--url", url_arg(db_url), "--json"]) == 0
     shown = {row["id"]: row["refresh_failure"] for row in json.loads(capsys.readouterr().out)}
     assert shown == {
         revoked.get_id(): {"error": "invalid_code", "at": at},
@@ -157,7 +144,7 @@ def test_tokens_shows_the_remembered_refresh_failures(
     }
     assert datetime.fromisoformat(at).timestamp() == failed_at // 1000
 
-    assert main(["tokens", "--url", _url(db_url)]) == 0
+    assert main(["tokens", "--url", url_arg(db_url)]) == 0
     lines = {line.split()[1]: line for line in capsys.readouterr().out.splitlines()[1:]}
     assert lines[f"id={revoked.get_id()}"].endswith(
         f"refresh failed: invalid_code at {at} (the user must consent again)"
@@ -178,14 +165,14 @@ def test_delete_by_id_and_by_user_with_yes(
     one, two, three = full_token(1), full_token(2), full_token(3)
     _save(db_url, one, two, three)
 
-    assert main(["delete", "--url", _url(db_url), "--id", one.get_id(), "--yes"]) == 0
+    assert main(["delete", "--url", url_arg(db_url), "--id", one.get_id(), "--yes"]) == 0
     out = capsys.readouterr().out
     assert f"deleted the token with id {one.get_id()}" in out
     _assert_no_secret(out, one)
     assert [r["id"] for r in rows()] == sorted([two.get_id(), three.get_id()])
 
     user = fields_of(three)["user_name"]
-    assert main(["delete", "--url", _url(db_url), "--user", user, "--yes"]) == 0
+    assert main(["delete", "--url", url_arg(db_url), "--user", user, "--yes"]) == 0
     assert f"deleted the token with id {three.get_id()}" in capsys.readouterr().out
     assert [r["id"] for r in rows()] == [two.get_id()]
 
@@ -194,7 +181,7 @@ def test_delete_asks_and_deletes_only_on_yes(
     db_url: URL, rows: Rows, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     [token_id] = _save(db_url, full_token(1))
-    argv = ["delete", "--url", _url(db_url), "--id", token_id]
+    argv = ["delete", "--url", url_arg(db_url), "--id", token_id]
 
     monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
     assert main(argv) == 1
@@ -213,7 +200,7 @@ def test_delete_without_a_terminal_and_without_yes_refuses(
 ) -> None:
     [token_id] = _save(db_url, full_token(1))
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))  # piped input is not a confirmation
-    assert main(["delete", "--url", _url(db_url), "--id", token_id]) == 2
+    assert main(["delete", "--url", url_arg(db_url), "--id", token_id]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "pass --yes" in err and err.count("\n") == 1
     assert len(rows()) == 1
@@ -224,7 +211,7 @@ def test_delete_of_an_unknown_id_or_user_says_so(
 ) -> None:
     _save(db_url, full_token(1))
     for option, value in (("--id", "no-such-id"), ("--user", "nobody@example.com")):
-        assert main(["delete", "--url", _url(db_url), option, value, "--yes"]) == 1
+        assert main(["delete", "--url", url_arg(db_url), option, value, "--yes"]) == 1
         err = capsys.readouterr().err
         assert err.startswith("error: no stored token has ") and repr(value) in err
     assert len(rows()) == 1
@@ -235,7 +222,7 @@ def test_delete_of_an_unknown_id_or_user_says_so(
 
 def _purge_fixture(url: URL) -> dict[str, str]:
     """One row of each kind; the keys say whether purge must remove it."""
-    now = _now_ms()
+    now = now_ms()
     tokens = {
         "dead: expired access token, no refresh token": make_token(
             user_name="expired@example.com",
@@ -271,20 +258,20 @@ def test_purge_removes_only_rows_that_can_never_work_again(
     dead = sorted(i for label, i in ids.items() if label.startswith("dead"))
     kept = sorted(i for label, i in ids.items() if label.startswith("kept"))
 
-    assert main(["purge", "--url", _url(db_url), "--dry-run"]) == 0
+    assert main(["purge", "--url", url_arg(db_url), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("would remove 2 token(s) that can never work again")
     assert all(f"id={i}" in out for i in dead) and not any(i in out for i in kept)
     assert len(rows()) == 6  # a dry run changes nothing
 
-    assert main(["purge", "--url", _url(db_url)]) == 0
+    assert main(["purge", "--url", url_arg(db_url)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("removed 2 token(s) that can never work again")
     assert all(f"id={i}" in out for i in dead)
     assert "access=***6789" in out and "old-access" not in out and "spent-grant" not in out
     assert sorted(r["id"] for r in rows()) == kept
 
-    assert main(["purge", "--url", _url(db_url)]) == 0
+    assert main(["purge", "--url", url_arg(db_url)]) == 0
     assert capsys.readouterr().out.startswith("removed 0 token(s)")
 
 
@@ -296,7 +283,7 @@ def test_purge_keeps_a_row_saved_between_its_read_and_its_delete(
 
     Server backends only: on SQLite purge holds the database's write lock from its read on.
     """
-    now = _now_ms()
+    now = now_ms()
     [token_id] = _save(
         db_url, make_token(access_token="1000.old-0123456789", expiry_time=str(now - 1000))
     )

@@ -16,6 +16,8 @@ from urllib.parse import quote, quote_plus
 import pytest
 from sqlalchemy.engine import URL, make_url
 
+from backends import SERVER_BACKENDS
+from databases import url_arg
 from token_factory import full_token
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.cli import main
@@ -25,17 +27,6 @@ READ_ONLY_COMMANDS = (["tokens"], ["tokens", "--json"], ["current"], ["doctor"])
 #: A password with every character a URL must escape: it reaches the URL percent-encoded.
 AWKWARD_PASSWORD = "p@ss w%rd:/?#&=+x"
 SUBPROCESS_TIMEOUT_S = 60
-
-#: The server backends, for tests that also need a database of theirs (``db_url`` needs ``backend``).
-SERVER_BACKENDS = pytest.mark.parametrize(
-    "backend",
-    [pytest.param(b, marks=getattr(pytest.mark, b)) for b in ("postgresql", "mysql")],
-    indirect=True,
-)
-
-
-def _url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
 
 
 def _mistakes(tmp_path: Path) -> list[tuple[list[str], int, str]]:
@@ -136,7 +127,7 @@ def test_no_schema_names_the_one_command_a_cli_user_can_run_and_it_fixes_it(
     """Not the constructor's auto_upgrade nor a checkout's alembic: the command, ready to paste."""
     if backend == "sqlite":
         Path(str(empty_db_url.database)).touch()  # an existing file, never migrated
-    tokens = ["tokens", "--url", _url(empty_db_url), *table]
+    tokens = ["tokens", "--url", url_arg(empty_db_url), *table]
     assert main(tokens) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "auto_upgrade" not in err and "alembic" not in err
@@ -144,7 +135,7 @@ def test_no_schema_names_the_one_command_a_cli_user_can_run_and_it_fixes_it(
     assert command == " ".join(["zoho-tokenstore upgrade --url", f"'{empty_db_url}'", *table])
     program, *arguments = shlex.split(command)
     if empty_db_url.password:  # the message masks it; the reader types their own
-        arguments[arguments.index("--url") + 1] = _url(empty_db_url)
+        arguments[arguments.index("--url") + 1] = url_arg(empty_db_url)
     assert program == "zoho-tokenstore" and main(arguments) == 0
     capsys.readouterr()
     assert main(tokens) == 0
@@ -275,7 +266,7 @@ def test_no_output_shows_the_password_in_any_form(
     backend: str, db_url: URL, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """PostgreSQL here trusts local users, so the commands work; MariaDB refuses the password."""
-    url = _url(db_url.set(password=AWKWARD_PASSWORD))
+    url = url_arg(db_url.set(password=AWKWARD_PASSWORD))
     assert "p%40ss" in url  # the URL carries the password percent-encoded
     outputs = []
     for argv in (["upgrade"], *READ_ONLY_COMMANDS, ["purge", "--dry-run"]):
@@ -296,7 +287,7 @@ def test_a_short_password_is_masked_without_mangling_the_message(
         if server_backend == "postgresql"
         else "mysql+pymysql://root:a@127.0.0.1:1/x"
     )
-    assert main(["tokens", "--url", _url(url)]) == 1
+    assert main(["tokens", "--url", url_arg(url)]) == 1
     err = capsys.readouterr().err
     assert ":***@127.0.0.1:1/x failed: nothing is listening at 127.0.0.1:1" in err
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
+from databases import url_arg
 from token_factory import FIELDS, fields_of, full_token
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
@@ -42,10 +43,6 @@ MANY_ROWS = 1000
 STORED_USER = "user1@example.com:60001"
 
 Outcome = tuple[int, str, str]
-
-
-def _url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
 
 
 def _half_written_filestore(directory: Path) -> Path:
@@ -156,7 +153,7 @@ def test_a_real_command_ends_with_each_documented_status(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    url = _url(db_url)
+    url = url_arg(db_url)
     with SQLAlchemyTokenStore(url) as store:
         store.save_token(full_token(1))
         if status == EXIT_OUTPUT_CLOSED:

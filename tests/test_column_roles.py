@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from databases import url_arg
 from encryption_helpers import KEY_1, raw_rows
 from legacy_stores import WIDE_TABLE_SQL, create_table
 from token_factory import fields_of, make_token, valid_expiry
@@ -65,10 +66,6 @@ def every_value_long() -> dict[str, str]:
     values["expiry_time"] = valid_expiry()
     values["redirect_url"] = "https://example.com/callback-0123456789"
     return values
-
-
-def _url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
 
 
 def test_every_column_declares_a_role_or_is_a_declared_lookup_hash() -> None:
@@ -138,7 +135,7 @@ def test_tokens_masks_exactly_the_secret_role(
     with SQLAlchemyTokenStore(db_url, refresh_ahead=False) as store:
         store.save_token(make_token(**values))
     capsys.readouterr()
-    assert main(["tokens", "--url", _url(db_url), "--json"]) == 0
+    assert main(["tokens", "--url", url_arg(db_url), "--json"]) == 0
     [shown] = json.loads(capsys.readouterr().out)
     assert set(shown) == {*COLUMN_NAMES, "refresh_failure"}
     assert shown["refresh_failure"] is None
@@ -164,7 +161,7 @@ def test_import_reads_exactly_the_model_columns(db_url: URL, empty_db_url: URL) 
             {**values, "extra_note": "not a token column"},
         )
     engine.dispose()
-    [source_row] = read_table(_url(empty_db_url)).rows
+    [source_row] = read_table(url_arg(empty_db_url)).rows
     assert tuple(source_row.values) == COLUMN_NAMES
     with SQLAlchemyTokenStore(db_url, refresh_ahead=False) as store:
         store.save_token(make_token(**values))

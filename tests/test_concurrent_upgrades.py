@@ -7,7 +7,6 @@ with several replicas"); PostgreSQL also runs through PgBouncer in transaction p
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
 from multiprocessing.pool import Pool
@@ -20,6 +19,7 @@ from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from backends import backend_params, require_backend
+from databases import url_arg
 from direct_db import table_names
 from pgbouncer import direct_url
 from token_factory import fields_of, full_token, make_token
@@ -31,6 +31,7 @@ from upgrade_workers import (
     upgrade_with_alembic,
     upgrade_with_the_function,
 )
+from worker_context import worker_context
 from zoho_tokenstore import SQLAlchemyTokenStore, downgrade, upgrade
 from zoho_tokenstore.cli.operations.diagnostics import diagnose
 from zoho_tokenstore.core.model import TABLE_NAME
@@ -45,7 +46,8 @@ from zoho_tokenstore.database.migrations import (
 from zoho_tokenstore.database.profile import EngineProfile
 from zoho_tokenstore.database.upgrade_lock import locked_transaction
 
-pytestmark = pytest.mark.slow
+#: One worker pool for the module: its tests stay on one xdist worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("upgrades")]
 
 #: Who races: 8 replicas starting with auto_upgrade=True, 4 release jobs, and the two other entry points.
 RACERS: list[Callable[[str], str | None]] = [
@@ -69,8 +71,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="module")
 def workers() -> Iterator[tuple[Pool, Barrier]]:
-    """One spawned process per racer, sharing one barrier (see tests/test_processes.py)."""
-    context = multiprocessing.get_context("spawn")
+    """One worker process per racer, sharing one barrier (see tests/test_processes.py)."""
+    context = worker_context()
     barrier = context.Barrier(len(RACERS))
     pool = context.Pool(len(RACERS), initializer=init_worker, initargs=(barrier,))
     try:
@@ -78,10 +80,6 @@ def workers() -> Iterator[tuple[Pool, Barrier]]:
     finally:
         pool.terminate()
         pool.join()
-
-
-def as_string(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
 
 
 def version_rows(url: URL) -> list[str]:
@@ -108,7 +106,7 @@ def test_every_process_upgrading_a_new_database_at_once_succeeds(
 ) -> None:
     pool, barrier = workers
     barrier.reset()  # a broken barrier from an earlier failed run must not fail this one
-    url = as_string(empty_db_url)
+    url = url_arg(empty_db_url)
     pending = [pool.apply_async(racer, (url,)) for racer in RACERS]
     errors = [
         (racer.__name__, p.get(RESULT_TIMEOUT_S)) for racer, p in zip(RACERS, pending, strict=True)
@@ -158,7 +156,7 @@ def test_lookups_keep_working_while_another_process_upgrades_a_populated_table(
         thread.start()
         try:
             assert read_once.wait(WAIT_S)
-            upgraded = pool.apply_async(upgrade_now, (as_string(empty_db_url),))
+            upgraded = pool.apply_async(upgrade_now, (url_arg(empty_db_url),))
             assert upgraded.get(RESULT_TIMEOUT_S) is None
             after = rounds[0] + 1  # the round under way may have begun before the upgrade ended
             while rounds[0] <= after and thread.is_alive():
@@ -181,7 +179,7 @@ def test_an_upgrade_waits_for_the_lock_of_its_own_table_only(
     workers: tuple[Pool, Barrier], empty_db_url: URL, backend: str
 ) -> None:
     pool, _ = workers
-    url = as_string(empty_db_url)
+    url = url_arg(empty_db_url)
     engine = build_engine(empty_db_url)
     try:
         with locked_transaction(EngineProfile.of(engine), TABLE_NAME):

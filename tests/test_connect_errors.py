@@ -16,7 +16,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
 from backends import require_backend
-from databases import SERVER_URLS
+from databases import SERVER_URLS, url_arg
 from store_errors import token_store_error
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
@@ -106,7 +106,7 @@ def _opening_error(url: URL, caplog: pytest.LogCaptureFixture) -> str:
 
 def _command_error(url: URL, capsys: pytest.CaptureFixture[str]) -> str:
     """What ``zoho-tokenstore tokens`` says about ``url`` (exit 1, password absent)."""
-    assert main(["tokens", "--url", url.render_as_string(hide_password=False)]) == EXIT_FAILED
+    assert main(["tokens", "--url", url_arg(url)]) == EXIT_FAILED
     captured = capsys.readouterr()
     assert PASSWORD not in captured.err + captured.out
     line = captured.err.strip()

@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.util.utility import Utility
 
+from databases import url_arg
 from sdk_helpers import get_leads, lead_descriptions
 from token_factory import full_token, now_ms
 from zoho_tokenstore import SQLAlchemyTokenStore
@@ -31,10 +32,6 @@ STEPS = ("Migrate", "Stand-in", "Login", "API call", "Expire", "Refresh", "Resta
 # Every token the stand-in issues (grant codes, refresh and access tokens) has this shape.
 STANDIN_TOKEN = re.compile(r"1000\.[0-9a-f]{32}\.[0-9a-f]{32}")
 SUBPROCESS_TIMEOUT_S = 60
-
-
-def full_url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
 
 
 def assert_shows_every_step_and_no_secret(output: str, stored: dict[str, Any]) -> None:
@@ -56,14 +53,14 @@ def assert_refreshed(row: dict[str, Any]) -> None:
 def test_demo_runs_twice_on_every_backend_and_keeps_one_row(
     db_url: URL, rows: Rows, clean_sdk: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["demo", "--url", full_url(db_url)]) == 0
+    assert main(["demo", "--url", url_arg(db_url)]) == 0
     first_out = capsys.readouterr().out
     [first] = rows()
     assert_shows_every_step_and_no_secret(first_out, first)
     assert_refreshed(first)
     assert "a new row was inserted" in first_out
 
-    assert main(["demo", "--url", full_url(db_url)]) == 0
+    assert main(["demo", "--url", url_arg(db_url)]) == 0
     second_out = capsys.readouterr().out
     [second] = rows()
     assert_shows_every_step_and_no_secret(second_out, second)
@@ -81,7 +78,7 @@ def test_demo_stores_the_refreshed_token_and_prints_none_of_its_values(
     db_url: URL, rows: Rows, clean_sdk: object
 ) -> None:
     out = io.StringIO()
-    report = run_demo(full_url(db_url), out=out)
+    report = run_demo(url_arg(db_url), out=out)
     login, refreshed = report.after_login, report.after_refresh
     assert refreshed["id"] == login["id"]
     assert refreshed["refresh_token"] == login["refresh_token"]
@@ -102,7 +99,7 @@ def test_demo_other_rows_are_left_alone(db_url: URL, rows: Rows, clean_sdk: obje
         store.save_token(full_token(1))
     [other] = rows()
     out = io.StringIO()
-    run_demo(full_url(db_url), out=out)
+    run_demo(url_arg(db_url), out=out)
     assert other in rows() and len(rows()) == 2
     assert "(and 1 other row(s), not the demo's, left untouched)" in out.getvalue()
 
@@ -166,7 +163,7 @@ def test_demo_leaves_the_callers_sdk_as_it_found_it(
         modules = Utility.module_api_name
         logging.getLogger("SDKLogger").setLevel(logging.WARNING)
 
-        run_demo(full_url(db_url), out=io.StringIO())
+        run_demo(url_arg(db_url), out=io.StringIO())
 
         assert Initializer.initializer is callers
         assert Utility.module_api_name == modules

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from databases import url_arg
 from direct_db import set_refresh_failure_columns
 from token_factory import full_token, now_ms
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
@@ -27,15 +28,11 @@ CHECKS = {
 LINE = re.compile(r"^(ok|warn|FAIL|skip) +([a-z ]+): (.+)$")
 
 
-def _url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
-
-
 def _doctor(
     url: URL, capsys: pytest.CaptureFixture[str], *extra: str
 ) -> tuple[int, dict[str, str]]:
     """Run doctor; return its exit status and each check's line by check name."""
-    status = main(["doctor", "--url", _url(url), *extra])
+    status = main(["doctor", "--url", url_arg(url), *extra])
     captured = capsys.readouterr()
     assert captured.err == ""
     lines = captured.out.splitlines()

@@ -79,6 +79,8 @@ def keyed_store(db_url: URL) -> Iterator[SQLAlchemyTokenStore]:
         b"\xff" * 44,
         12345,
     ],
+    # Stable ids (not the random key's text): xdist workers must collect the same names.
+    ids=["not-base64", "five-bytes", "bad-character", "cyrillic", "bytes", "int"],
 )
 def test_a_malformed_key_fails_at_construction_without_printing_it(db_url: URL, bad: Any) -> None:
     error = token_store_error(lambda: SQLAlchemyTokenStore(db_url, encryption_keys=[KEY_1, bad]))
@@ -88,7 +90,7 @@ def test_a_malformed_key_fails_at_construction_without_printing_it(db_url: URL, 
     assert KEY_1.decode() not in str(error)
 
 
-@pytest.mark.parametrize("keys", [[], "x" * 44, KEY_1])
+@pytest.mark.parametrize("keys", [[], "x" * 44, KEY_1], ids=["empty", "text", "one-key"])
 def test_keys_must_be_a_non_empty_list(db_url: URL, keys: Any) -> None:
     error = token_store_error(lambda: SQLAlchemyTokenStore(db_url, encryption_keys=keys))
     assert "non-empty list of Fernet keys" in error.error_message

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import URL, make_url
 
+from databases import url_arg
 from encryption_helpers import KEY_1, KEY_2, KEY_3, assert_encrypted_under, raw_rows
 from test_encryption import assert_found_every_way
 from token_factory import fields_of, full_token
@@ -28,10 +29,6 @@ from zoho_tokenstore.core.model import TOKEN_TABLE
 from zoho_tokenstore.database.engine import build_engine
 from zoho_tokenstore.encryption.cipher import KEYS_ENVIRONMENT_VARIABLE, TokenCipher
 from zoho_tokenstore.encryption.rotation import _raw_columns, _rewrite_row, rewrite_rows
-
-
-def _url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
 
 
 def _set_keys(monkeypatch: pytest.MonkeyPatch, *keys: bytes) -> None:
@@ -69,7 +66,7 @@ def test_encrypt_rotates_every_row_and_the_old_key_can_be_dropped(
     saved = _mixed_rows(db_url, plain=5, under_key_1=4)
     _set_keys(monkeypatch, KEY_2, KEY_1)
 
-    assert main(["encrypt", "--url", _url(db_url), "--batch-size", "2"]) == 0
+    assert main(["encrypt", "--url", url_arg(db_url), "--batch-size", "2"]) == 0
 
     out = capsys.readouterr()
     fingerprint = TokenCipher([KEY_2]).fingerprints[0]
@@ -82,7 +79,7 @@ def test_encrypt_rotates_every_row_and_the_old_key_can_be_dropped(
         for values in saved:
             assert_found_every_way(store, values)
     # Re-running finds nothing left to do.
-    assert main(["encrypt", "--url", _url(db_url)]) == 0
+    assert main(["encrypt", "--url", url_arg(db_url)]) == 0
     assert "9 row(s) checked, 0 rewritten" in capsys.readouterr().out
 
 
@@ -91,7 +88,7 @@ def test_decrypt_turns_encryption_off(
 ) -> None:
     saved = _mixed_rows(db_url, plain=2, under_key_1=3)
     _set_keys(monkeypatch, KEY_1)
-    assert main(["decrypt", "--url", _url(db_url)]) == 0
+    assert main(["decrypt", "--url", url_arg(db_url)]) == 0
     assert "5 row(s) checked, 3 rewritten in plaintext" in capsys.readouterr().out
     assert all(row["refresh_token_hash"] is None for row in raw_rows(db_url))
     with SQLAlchemyTokenStore(db_url) as store:  # no keys needed any more
@@ -104,11 +101,11 @@ def test_encrypt_without_keys_or_with_a_wrong_key_says_what_to_do(
 ) -> None:
     _mixed_rows(db_url, plain=1, under_key_1=1)
     monkeypatch.delenv(KEYS_ENVIRONMENT_VARIABLE, raising=False)
-    assert main(["encrypt", "--url", _url(db_url)]) == 1
+    assert main(["encrypt", "--url", url_arg(db_url)]) == 1
     assert f"set ${KEYS_ENVIRONMENT_VARIABLE}" in capsys.readouterr().err
     before = raw_rows(db_url)
     _set_keys(monkeypatch, KEY_3)  # KEY_1's row cannot be read
-    assert main(["encrypt", "--url", _url(db_url)]) == 1
+    assert main(["encrypt", "--url", url_arg(db_url)]) == 1
     err = capsys.readouterr().err
     assert "cannot be read with the keys with fingerprints" in err
     assert TokenCipher([KEY_3]).fingerprints[0] in err and KEY_3.decode() not in err
@@ -129,7 +126,7 @@ def test_encrypt_can_be_interrupted_and_re_run(
         return real(*args, **{**kwargs, "on_batch": stop})
 
     monkeypatch.setattr(keys_cli, "rewrite_rows", interrupted_after_one_batch)
-    assert main(["encrypt", "--url", _url(db_url), "--batch-size", "4"]) == 130
+    assert main(["encrypt", "--url", url_arg(db_url), "--batch-size", "4"]) == 130
     assert "run it again to finish" in capsys.readouterr().err
     rows = raw_rows(db_url)
     assert sum(row["refresh_token_hash"] is not None for row in rows) == 4  # the committed batch
@@ -138,7 +135,7 @@ def test_encrypt_can_be_interrupted_and_re_run(
             assert_found_every_way(store, values)
 
     monkeypatch.setattr(keys_cli, "rewrite_rows", real)
-    assert main(["encrypt", "--url", _url(db_url), "--batch-size", "4"]) == 0
+    assert main(["encrypt", "--url", url_arg(db_url), "--batch-size", "4"]) == 0
     assert "6 row(s) checked, 2 rewritten" in capsys.readouterr().out
     for row in raw_rows(db_url):
         assert_encrypted_under(row, KEY_1)
@@ -182,7 +179,7 @@ def test_encrypt_shows_progress_on_a_terminal(tmp_path: Path) -> None:
     primary, secondary = pty.openpty()
     environment = {**os.environ, KEYS_ENVIRONMENT_VARIABLE: KEY_1.decode()}
     script = str(Path(sys.executable).with_name("zoho-tokenstore"))
-    command = [script, "encrypt", "--url", _url(url)]
+    command = [script, "encrypt", "--url", url_arg(url)]
     command += ["--batch-size", "2"]
     process = subprocess.run(
         command, stderr=secondary, stdout=subprocess.PIPE, env=environment, timeout=120, check=False
@@ -251,7 +248,7 @@ def _run_cli(url: URL, command: str, *keys: bytes) -> int:
     previous = os.environ.get(KEYS_ENVIRONMENT_VARIABLE)
     os.environ[KEYS_ENVIRONMENT_VARIABLE] = ",".join(k.decode() for k in keys)
     try:
-        return main([command, "--url", _url(url)])
+        return main([command, "--url", url_arg(url)])
     finally:
         if previous is None:
             del os.environ[KEYS_ENVIRONMENT_VARIABLE]
@@ -266,7 +263,7 @@ def test_the_demo_with_encrypt_shows_the_row_as_stored_and_as_the_sdk_sees_it(
     clean_sdk: object,
 ) -> None:
     _set_keys(monkeypatch, KEY_1)
-    assert main(["demo", "--encrypt", "--url", _url(db_url)]) == 0
+    assert main(["demo", "--encrypt", "--url", url_arg(db_url)]) == 0
     out = capsys.readouterr().out
     assert "as the database holds it" in out and "as the SDK gets it from the store" in out
     assert f"encrypts under key {TokenCipher([KEY_1]).fingerprints[0]}" in out
@@ -303,7 +300,7 @@ def test_tokens_lists_encrypted_rows_without_keys_and_shows_no_secret(
     # Listing needs no key: user, client id and expiry are stored readable; secrets are masked.
     saved = _mixed_rows(db_url, plain=1, under_key_1=1)
     monkeypatch.delenv(KEYS_ENVIRONMENT_VARIABLE, raising=False)
-    assert main(["tokens", "--url", _url(db_url)]) == 0
+    assert main(["tokens", "--url", url_arg(db_url)]) == 0
     out = capsys.readouterr().out
     for values in saved:
         assert f"id={values['id']}" in out and f"user={values['user_name']}" in out

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import URL
 
+from databases import url_arg
 from encryption_helpers import KEY_1, KEY_2
 from store_errors import token_store_error
 from token_factory import fields_of, full_token
@@ -161,7 +162,7 @@ def test_a_malformed_key_in_the_environment_stops_a_command_with_exit_2(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv(KEYS_ENVIRONMENT_VARIABLE, value)
-    url = db_url.render_as_string(hide_password=False)
+    url = url_arg(db_url)
     assert main(["encrypt", "--url", url]) == EXIT_USAGE
     captured = capsys.readouterr()
     assert re.match(r"error: encryption key #\d is not a Fernet key", captured.err)

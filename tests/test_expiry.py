@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
+from databases import url_arg
 from direct_db import insert_row, read_rows
 from token_factory import fields_of, full_token, make_token, valid_expiry
 from zoho_tokenstore import SQLAlchemyTokenStore
@@ -82,7 +83,7 @@ def test_tokens_shows_it_as_unreadable_and_purge_keeps_it(
     db_url: URL, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _insert_unreadable(db_url, refresh_token=None)  # access token only: purge looks at the expiry
-    url = db_url.render_as_string(hide_password=False)
+    url = url_arg(db_url)
     assert main(["tokens", "--url", url]) == 0
     assert "expiry unreadable" in capsys.readouterr().out
     assert main(["purge", "--url", url]) == 0

@@ -18,9 +18,9 @@ from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
 
-from databases import throwaway_database
+from databases import throwaway_database, url_arg
 from encryption_helpers import KEY_1, KEY_2, assert_encrypted_under, raw_rows
-from legacy_stores import create_table, insert_rows, read_rows
+from legacy_stores import create_table, insert_rows, read_legacy_rows
 from test_encryption import assert_found_every_way
 from test_import_rules import row, run, write_filestore
 from test_import_sdk import NAMES, assert_everyone_served_without_consent, log_in_everyone
@@ -31,10 +31,6 @@ from zoho_tokenstore.encryption.cipher import KEYS_ENVIRONMENT_VARIABLE
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 SOURCE = [row(1), row(2), row(3)]
-
-
-def _url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
 
 
 def _set_keys(monkeypatch: pytest.MonkeyPatch, *keys: bytes) -> None:
@@ -73,7 +69,7 @@ def source_args(kind: str, tmp_path: Path, stack: ExitStack) -> list[str]:
     source_url = stack.enter_context(throwaway_database("sqlite", tmp_path, prefix="source"))
     create_table(source_url)
     insert_rows(source_url, SOURCE)
-    return ["--from-table", _url(source_url)]
+    return ["--from-table", url_arg(source_url)]
 
 
 @pytest.mark.parametrize("kind", ["filestore", "table"])
@@ -83,7 +79,7 @@ def test_import_with_keys_writes_only_ciphertext_that_a_keyed_store_finds_every_
 ) -> None:  # fmt: skip
     _set_keys(monkeypatch, KEY_1)
     with ExitStack() as stack:
-        args = ["import", "--url", _url(db_url), *source_args(kind, tmp_path, stack)]
+        args = ["import", "--url", url_arg(db_url), *source_args(kind, tmp_path, stack)]
         status, out, err = run(capsys, *args)
         assert status == 0, out + err
         assert "Imported in one transaction: 3 inserted" in out
@@ -117,7 +113,9 @@ def test_an_import_update_rewrites_values_and_lookup_hashes(
     path = tmp_path / "sdk_tokens.csv"
     write_filestore(path, SOURCE[:2])
     _set_keys(monkeypatch, KEY_1)
-    status, out, err = run(capsys, "import", "--url", _url(db_url), "--from-filestore", str(path))
+    status, out, err = run(
+        capsys, "import", "--url", url_arg(db_url), "--from-filestore", str(path)
+    )
     assert status == 0, out + err
     assert "0 to insert, 2 to update" in out
     assert_only_ciphertext(db_url, SOURCE[:2], KEY_1)
@@ -142,7 +140,7 @@ def test_import_without_keys_into_an_encrypted_table_fails_clearly_and_writes_no
         if keys:
             _set_keys(monkeypatch, *keys)
         status, out, err = run(
-            capsys, "import", "--url", _url(db_url), "--from-filestore", str(path)
+            capsys, "import", "--url", url_arg(db_url), "--from-filestore", str(path)
         )
         assert status == 1, out + err
         assert "the row with id '9' holds an encrypted token that cannot be read" in err
@@ -155,9 +153,9 @@ def test_a_malformed_key_stops_adopt_before_anything_is_renamed(
 ) -> None:
     create_table(empty_db_url)
     insert_rows(empty_db_url, SOURCE)
-    source = read_rows(empty_db_url)
+    source = read_legacy_rows(empty_db_url)
     monkeypatch.setenv(KEYS_ENVIRONMENT_VARIABLE, f"{KEY_1.decode()},not-a-key")
-    status, out, err = run(capsys, "adopt", "--url", _url(empty_db_url))
+    status, out, err = run(capsys, "adopt", "--url", url_arg(empty_db_url))
     assert status == 2, out + err  # a malformed key is a usage error
     assert "encryption key #2 is not a Fernet key" in err
     assert "not-a-key" not in out + err and KEY_1.decode() not in out + err
@@ -166,7 +164,7 @@ def test_a_malformed_key_stops_adopt_before_anything_is_renamed(
         assert sa.inspect(engine).get_table_names() == ["oauthtoken"]  # not renamed, nothing made
     finally:
         engine.dispose()
-    assert read_rows(empty_db_url) == source
+    assert read_legacy_rows(empty_db_url) == source
 
 
 def test_adopt_with_keys_encrypts_the_adopted_rows(
@@ -174,15 +172,17 @@ def test_adopt_with_keys_encrypts_the_adopted_rows(
 ) -> None:
     create_table(empty_db_url)
     insert_rows(empty_db_url, SOURCE)
-    source = read_rows(empty_db_url)
+    source = read_legacy_rows(empty_db_url)
     _set_keys(monkeypatch, KEY_1)
-    status, out, err = run(capsys, "adopt", "--url", _url(empty_db_url))
+    status, out, err = run(capsys, "adopt", "--url", url_arg(empty_db_url))
     assert status == 0, out + err
     assert "3 to insert" in out
-    assert read_rows(empty_db_url, "oauthtoken_sdk_backup") == source  # the backup stays as it was
+    assert (
+        read_legacy_rows(empty_db_url, "oauthtoken_sdk_backup") == source
+    )  # the backup stays as it was
     assert_only_ciphertext(empty_db_url, SOURCE, KEY_1)
     assert_found_with_keys(empty_db_url, SOURCE, KEY_1)
-    again = ["import", "--url", _url(empty_db_url), "--from-table", _url(empty_db_url)]
+    again = ["import", "--url", url_arg(empty_db_url), "--from-table", url_arg(empty_db_url)]
     status, out, err = run(capsys, *again, "--source-table", "oauthtoken_sdk_backup")
     assert status == 0, out + err
     assert "Nothing to change" in out
@@ -200,7 +200,7 @@ def test_after_an_encrypted_import_the_sdk_serves_users_with_no_grant_exchange(
         tokens = [fields_of(t) for t in FileStore(str(path)).get_tokens()]
         _set_keys(monkeypatch, KEY_1)
         status, out, err = run(
-            capsys, "import", "--url", _url(db_url), "--from-filestore", str(path)
+            capsys, "import", "--url", url_arg(db_url), "--from-filestore", str(path)
         )
         assert status == 0, out + err
         assert_only_ciphertext(db_url, tokens, KEY_1)

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
 
+from databases import url_arg
 from hostile_strings import HOSTILE, ODD_DIGITS
 from legacy_stores import WIDE_TABLE_SQL, create_table, insert_rows
 from test_hostile_input import unstorable
@@ -23,10 +24,6 @@ from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
 
 Placed = dict[str, tuple[str, str]]  # user_name -> (field, value)
-
-
-def _url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
 
 
 def _surrogate(value: str) -> bool:
@@ -94,7 +91,7 @@ def test_hostile_values_in_a_filestore(
     for values in rows:
         token = full_token(0, **values)
         file_store.save_token(token)
-    status = main(["import", "--url", _url(db_url), "--from-filestore", str(path)])
+    status = main(["import", "--url", url_arg(db_url), "--from-filestore", str(path)])
     out = capsys.readouterr().out
     assert status == 3  # some rows are refused
     # The SDK's own rewrites read the file in universal-newline mode: a lone \r becomes \n there.
@@ -117,7 +114,7 @@ def test_hostile_values_in_a_table_on_every_backend(
     create_table(empty_db_url, sql=WIDE_TABLE_SQL)
     rows, placed = hostile_rows(storable_in_source)
     insert_rows(empty_db_url, rows)
-    status = main(["import", "--url", _url(db_url), "--from-table", _url(empty_db_url)])
+    status = main(["import", "--url", url_arg(db_url), "--from-table", url_arg(empty_db_url)])
     out = capsys.readouterr().out
     assert status == 3
     assert_exact_or_reported(db_url, placed, out)

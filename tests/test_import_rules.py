@@ -19,7 +19,8 @@ from sqlalchemy.engine import URL
 from zohocrmsdk.src.com.zoho.api.authenticator.store.file_store import FileStore
 from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
-from legacy_stores import WIDE_TABLE_SQL, create_table, insert_rows, read_rows
+from databases import url_arg
+from legacy_stores import WIDE_TABLE_SQL, create_table, insert_rows, read_legacy_rows
 from token_factory import FIELDS, fields_of, full_token, valid_expiry
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
@@ -28,10 +29,6 @@ from zoho_tokenstore.importing import apply_plan, make_plan, read_filestore, tar
 from zoho_tokenstore.importing.filestore import FILESTORE_HEADER, LEGACY_HEADER
 
 Rows = Callable[[], list[dict[str, object]]]
-
-
-def _url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
 
 
 #: One expiry for every row a test builds, so a row built twice compares equal.
@@ -81,7 +78,7 @@ def test_values_with_commas_quotes_and_line_breaks_arrive_exact(
     tokens = [full_token(1, **odd), full_token(2)]
     for token in tokens:
         file_store.save_token(token)
-    status, out, _ = run(capsys, "import", "--url", _url(db_url), "--from-filestore", str(path))
+    status, out, _ = run(capsys, "import", "--url", url_arg(db_url), "--from-filestore", str(path))
     assert status == 0, out
     # What the SDK itself reads back: its rewrite of the file (read in universal-newline mode)
     # already turned the \r\n inside the value into \n; the import keeps the file's bytes.
@@ -106,7 +103,7 @@ def test_one_row_per_user_the_most_recent_wins_and_the_others_are_listed(
     ]
     path = tmp_path / "sdk_tokens.csv"
     write_filestore(path, source)
-    status, out, _ = run(capsys, "import", "--url", _url(db_url), "--from-filestore", str(path))
+    status, out, _ = run(capsys, "import", "--url", url_arg(db_url), "--from-filestore", str(path))
     assert status == 0, out  # set-aside rows are duplicates, not losses
     assert stored(db_url) == {
         "2": source[1],
@@ -135,7 +132,9 @@ def test_rows_without_credentials_and_half_written_rows_are_skipped_and_listed(
         handle.write("4,user4@example.com:60004,1000.CLIENT4\r\n")  # too few fields
         handle.write("5,user5@example.com:60005,1000.CLIENT5,secret,1000.refr")  # cut off mid-write
     before = path.read_bytes()
-    status, out, err = run(capsys, "import", "--url", _url(db_url), "--from-filestore", str(path))
+    status, out, err = run(
+        capsys, "import", "--url", url_arg(db_url), "--from-filestore", str(path)
+    )
     assert status == 3
     assert "exit status 3" in err
     assert set(stored(db_url)) == {"1", "3"}
@@ -153,7 +152,7 @@ def test_a_last_row_without_line_end_is_half_written(
     path = tmp_path / "sdk_tokens.csv"
     write_filestore(path, [row(1), row(2)])
     path.write_bytes(path.read_bytes()[:-6])  # all ten fields, but the api_domain is cut short
-    status, out, _ = run(capsys, "import", "--url", _url(db_url), "--from-filestore", str(path))
+    status, out, _ = run(capsys, "import", "--url", url_arg(db_url), "--from-filestore", str(path))
     assert status == 3
     assert "line 3: half-written: the file ends inside this row" in out
     assert set(stored(db_url)) == {"1"}
@@ -164,7 +163,7 @@ def test_files_of_older_sdks_without_api_domain_are_read(
 ) -> None:
     path = tmp_path / "sdk_tokens.csv"
     write_filestore(path, [row(1)], header=LEGACY_HEADER)
-    status, out, _ = run(capsys, "import", "--url", _url(db_url), "--from-filestore", str(path))
+    status, out, _ = run(capsys, "import", "--url", url_arg(db_url), "--from-filestore", str(path))
     assert status == 0, out
     assert stored(db_url) == {"1": row(1, api_domain=None)}
 
@@ -182,7 +181,9 @@ def test_refused_values_are_listed_by_row_and_column_never_shown(
             row(3),
         ],
     )
-    status, out, err = run(capsys, "import", "--url", _url(db_url), "--from-filestore", str(path))
+    status, out, err = run(
+        capsys, "import", "--url", url_arg(db_url), "--from-filestore", str(path)
+    )
     assert status == 3
     assert set(stored(db_url)) == {"3"}
     assert "line 2: client_secret contains a NUL character" in out
@@ -209,7 +210,7 @@ def test_ids_are_kept_when_usable_and_unique_else_a_new_one_is_listed(
     ]
     insert_rows(empty_db_url, source)
     status, out, _ = run(
-        capsys, "import", "--url", _url(db_url), "--from-table", _url(empty_db_url)
+        capsys, "import", "--url", url_arg(db_url), "--from-table", url_arg(empty_db_url)
     )
     assert status == 0, out
     rows = stored(db_url)
@@ -234,7 +235,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(
 ) -> None:
     path = tmp_path / "sdk_tokens.csv"
     write_filestore(path, [row(1), row(2, user_name=row(1)["user_name"], expiry_time="1")])
-    args = ["import", "--url", _url(db_url), "--from-filestore", str(path), "--dry-run"]
+    args = ["import", "--url", url_arg(db_url), "--from-filestore", str(path), "--dry-run"]
     status, out, _ = run(capsys, *args)
     assert status == 0
     assert "1 to insert" in out and "1 set aside" in out
@@ -250,7 +251,7 @@ def test_users_already_in_the_target_are_updated_or_kept_whichever_is_newer(
         store.save_token(full_token(2, id="b2", expiry_time="900"))  # newer than the source
     path = tmp_path / "sdk_tokens.csv"
     write_filestore(path, [row(1, expiry_time="500"), row(2, expiry_time="500")])
-    status, out, _ = run(capsys, "import", "--url", _url(db_url), "--from-filestore", str(path))
+    status, out, _ = run(capsys, "import", "--url", url_arg(db_url), "--from-filestore", str(path))
     assert status == 0, out
     assert stored(db_url) == {
         "a1": row(1, id="a1", expiry_time="500"),
@@ -289,7 +290,9 @@ def test_the_source_table_is_only_read(
     insert_rows(source_url, [row(1), row(2)])
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     stat = source.stat()
-    status, out, _ = run(capsys, "import", "--url", _url(db_url), "--from-table", _url(source_url))
+    status, out, _ = run(
+        capsys, "import", "--url", url_arg(db_url), "--from-table", url_arg(source_url)
+    )
     assert status == 0, out
     assert hashlib.sha256(source.read_bytes()).hexdigest() == digest
     assert source.stat().st_mtime_ns == stat.st_mtime_ns
@@ -305,7 +308,9 @@ def test_progress_is_shown_on_a_terminal(
     controller, terminal = os.openpty()
     with os.fdopen(terminal, "w") as tty:
         monkeypatch.setattr("sys.stderr", tty)
-        status, out, _ = run(capsys, "import", "--url", _url(db_url), "--from-filestore", str(path))
+        status, out, _ = run(
+            capsys, "import", "--url", url_arg(db_url), "--from-filestore", str(path)
+        )
         monkeypatch.undo()
     shown = os.read(controller, 65536).decode()
     os.close(controller)
@@ -320,7 +325,7 @@ def test_a_file_that_is_not_a_filestore_is_refused(
 ) -> None:
     path = tmp_path / "other.csv"
     path.write_text("name,secret\nx,y\n")
-    status, _, err = run(capsys, "import", "--url", _url(db_url), "--from-filestore", str(path))
+    status, _, err = run(capsys, "import", "--url", url_arg(db_url), "--from-filestore", str(path))
     assert status == 1
     assert "not a FileStore header" in err
 
@@ -331,7 +336,7 @@ def test_a_file_that_is_not_a_filestore_is_refused(
 def test_adopt_refuses_a_table_that_is_already_ours(
     db_url: URL, rows: Rows, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status, _, err = run(capsys, "adopt", "--url", _url(db_url))
+    status, _, err = run(capsys, "adopt", "--url", url_arg(db_url))
     assert status == 1
     assert f"already a zoho_tokenstore table (revision {head_revision()})" in err
 
@@ -342,23 +347,23 @@ def test_adopt_refuses_when_the_backup_name_is_taken_and_changes_nothing(
     create_table(empty_db_url)
     create_table(empty_db_url, "oauthtoken_sdk_backup")
     insert_rows(empty_db_url, [row(1)])
-    status, _, err = run(capsys, "adopt", "--url", _url(empty_db_url))
+    status, _, err = run(capsys, "adopt", "--url", url_arg(empty_db_url))
     assert status == 1
     assert "the backup name 'oauthtoken_sdk_backup' is taken" in err
     assert "--backup-table" in err
-    assert read_rows(empty_db_url) == [row(1)]
+    assert read_legacy_rows(empty_db_url) == [row(1)]
     status, out, _ = run(
-        capsys, "adopt", "--url", _url(empty_db_url), "--backup-table", "old_tokens"
+        capsys, "adopt", "--url", url_arg(empty_db_url), "--backup-table", "old_tokens"
     )
     assert status == 0, out
-    assert read_rows(empty_db_url, "old_tokens") == [row(1)]
+    assert read_legacy_rows(empty_db_url, "old_tokens") == [row(1)]
     assert stored(empty_db_url) == {"1": row(1)}
 
 
 def test_adopt_refuses_a_missing_or_foreign_table(
     empty_db_url: URL, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status, _, err = run(capsys, "adopt", "--url", _url(empty_db_url))
+    status, _, err = run(capsys, "adopt", "--url", url_arg(empty_db_url))
     where = empty_db_url.render_as_string()
     if empty_db_url.get_backend_name() == "sqlite":  # not even a file: it cannot start (exit 2)
         assert status == 2
@@ -367,7 +372,7 @@ def test_adopt_refuses_a_missing_or_foreign_table(
         assert status == 1
         assert f"{where} has no table 'oauthtoken' to adopt" in err
     create_table(empty_db_url, sql="CREATE TABLE {name} (id varchar(10), note varchar(20))")
-    status, _, err = run(capsys, "adopt", "--url", _url(empty_db_url))
+    status, _, err = run(capsys, "adopt", "--url", url_arg(empty_db_url))
     assert status == 1
     assert "lacks the column(s) user_name, client_id" in err
 
@@ -379,14 +384,14 @@ def test_adopt_dry_run_changes_nothing(
     insert_rows(empty_db_url, [row(1), row(2)])
     database = empty_db_url.database if empty_db_url.get_backend_name() == "sqlite" else None
     before = Path(database).read_bytes() if database else b""
-    status, out, _ = run(capsys, "adopt", "--url", _url(empty_db_url), "--dry-run")
+    status, out, _ = run(capsys, "adopt", "--url", url_arg(empty_db_url), "--dry-run")
     assert status == 0, out
     assert "Would rename table 'oauthtoken' to 'oauthtoken_sdk_backup'" in out
     assert "2 to insert" in out
-    assert read_rows(empty_db_url) == [row(1), row(2)]
+    assert read_legacy_rows(empty_db_url) == [row(1), row(2)]
     if database:
         assert Path(database).read_bytes() == before  # not even the journal mode changed
-    status, out, _ = run(capsys, "adopt", "--url", _url(empty_db_url), "--dry-run")
+    status, out, _ = run(capsys, "adopt", "--url", url_arg(empty_db_url), "--dry-run")
     assert status == 0, out  # still adoptable: nothing was renamed
 
 
@@ -399,11 +404,11 @@ def test_a_failed_adoption_is_undone(
     insert_rows(empty_db_url, [row(1)])
     # Another SQLAlchemy store's table may carry an index named like ours: creating ours fails.
     create_table(empty_db_url, sql="CREATE INDEX ix_{name}_access_token ON {name} (access_token)")
-    status, _, err = run(capsys, "adopt", "--url", _url(empty_db_url))
+    status, _, err = run(capsys, "adopt", "--url", url_arg(empty_db_url))
     assert status == 1
     assert "creating the token table failed (" in err
     assert "the adoption was undone and the old table is 'oauthtoken' again" in err
-    assert read_rows(empty_db_url) == [row(1)]
+    assert read_legacy_rows(empty_db_url) == [row(1)]
     engine = sa.create_engine(empty_db_url)
     assert set(sa.inspect(engine).get_table_names()) == {"oauthtoken"}
     engine.dispose()
@@ -413,7 +418,7 @@ def test_an_unreachable_source_is_reported_without_its_password(
     db_url: URL, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = "postgresql+psycopg://app:S3cretPw@127.0.0.1:9/tokens"
-    status, out, err = run(capsys, "import", "--url", _url(db_url), "--from-table", source)
+    status, out, err = run(capsys, "import", "--url", url_arg(db_url), "--from-table", source)
     assert status == 1
     assert err.startswith(
         "error: reading the source failed: nothing is listening at 127.0.0.1:9 (connection refused)"

@@ -19,10 +19,10 @@ from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenSto
 from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 
 from backends import require_backend
-from databases import throwaway_database
-from legacy_stores import BlogStyleStore, create_table, db_store, read_rows
+from databases import throwaway_database, url_arg
+from legacy_stores import BlogStyleStore, create_table, db_store, read_legacy_rows
 from sdk_generations import SDK_REVOKE_BROKEN, sdk_has_no_find_user
-from sdk_helpers import get_leads, grant_token, init_sdk, lead_descriptions
+from sdk_helpers import get_leads, init_sdk, lead_descriptions
 from token_factory import fields_of
 from zoho_tokenstore import SQLAlchemyTokenStore, revoke_token, upgrade
 from zoho_tokenstore.cli import main
@@ -42,14 +42,10 @@ def zoho() -> Iterator[StandInZoho]:
         yield server
 
 
-def _url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
-
-
 def log_in_everyone(zoho: StandInZoho, store: TokenStore, workdir: Path) -> None:
     """Each user consents once, through the old store."""
     for email in NAMES:
-        init_sdk(zoho, grant_token(zoho, email), store, workdir)
+        init_sdk(zoho, zoho.grant_token(email), store, workdir)
     reset_sdk_state()
 
 
@@ -138,7 +134,7 @@ def test_filestore_users_keep_working_after_import(
     assert before[NAMES[CAROL]]["id"] == again.get_id()
     source = path.read_bytes()
 
-    args = ["import", "--url", _url(db_url), "--from-filestore", str(path)]
+    args = ["import", "--url", url_arg(db_url), "--from-filestore", str(path)]
     first = import_twice(args, capsys)
     assert "line 4, user 'carol@example.com:703': line 5 of the same user has" in first
 
@@ -156,10 +152,10 @@ def test_blog_sqlite_users_keep_working_after_import(
         blog = BlogStyleStore(blog_url)
         log_in_everyone(zoho, blog, tmp_path)
         blog.close()
-        source = read_rows(blog_url)
-        args = ["import", "--url", _url(db_url), "--from-table", _url(blog_url)]
+        source = read_legacy_rows(blog_url)
+        args = ["import", "--url", url_arg(db_url), "--from-table", url_arg(blog_url)]
         import_twice(args, capsys)
-        assert read_rows(blog_url) == source
+        assert read_legacy_rows(blog_url) == source
     before = {row["user_name"]: row for row in source}
     assert_everyone_served_without_consent(zoho, db_url, before, tmp_path)
 
@@ -173,10 +169,10 @@ def test_dbstore_users_keep_working_after_import(
     with throwaway_database("mysql", tmp_path, prefix="dbstore") as dbstore_url:
         create_table(dbstore_url)
         log_in_everyone(zoho, db_store(dbstore_url), tmp_path)
-        source = read_rows(dbstore_url)
-        args = ["import", "--url", _url(db_url), "--from-table", _url(dbstore_url)]
+        source = read_legacy_rows(dbstore_url)
+        args = ["import", "--url", url_arg(db_url), "--from-table", url_arg(dbstore_url)]
         import_twice(args, capsys)
-        assert read_rows(dbstore_url) == source
+        assert read_legacy_rows(dbstore_url) == source
     before = {row["user_name"]: row for row in source}
     assert_everyone_served_without_consent(zoho, db_url, before, tmp_path)
 
@@ -189,15 +185,15 @@ def test_dbstore_table_is_adopted_in_place(
     with throwaway_database("mysql", tmp_path, prefix="adopt") as url:
         create_table(url)
         log_in_everyone(zoho, db_store(url), tmp_path)
-        source = read_rows(url)
-        assert main(["adopt", "--url", _url(url)]) == 0, capsys.readouterr()
+        source = read_legacy_rows(url)
+        assert main(["adopt", "--url", url_arg(url)]) == 0, capsys.readouterr()
         out = capsys.readouterr().out
         assert "Kept the old table as 'oauthtoken_sdk_backup'" in out
         assert "DROP TABLE oauthtoken_sdk_backup;" in out
-        assert read_rows(url, "oauthtoken_sdk_backup") == source
+        assert read_legacy_rows(url, "oauthtoken_sdk_backup") == source
         before = {row["user_name"]: row for row in source}
         assert_everyone_served_without_consent(zoho, url, before, tmp_path)
-        assert main(["adopt", "--url", _url(url)]) == 1
+        assert main(["adopt", "--url", url_arg(url)]) == 1
         assert "already a zoho_tokenstore table" in capsys.readouterr().err
 
 
@@ -208,14 +204,14 @@ def test_blog_table_is_adopted_in_place_on_every_backend(
     blog = BlogStyleStore(empty_db_url)
     log_in_everyone(zoho, blog, tmp_path)
     blog.close()
-    source = read_rows(empty_db_url)
-    assert main(["adopt", "--url", _url(empty_db_url)]) == 0, capsys.readouterr()
+    source = read_legacy_rows(empty_db_url)
+    assert main(["adopt", "--url", url_arg(empty_db_url)]) == 0, capsys.readouterr()
     assert "3 to insert" in capsys.readouterr().out
-    assert read_rows(empty_db_url, "oauthtoken_sdk_backup") == source
+    assert read_legacy_rows(empty_db_url, "oauthtoken_sdk_backup") == source
     before = {row["user_name"]: row for row in source}
     assert_everyone_served_without_consent(zoho, empty_db_url, before, tmp_path)
     # The backup stays importable, and importing it again changes nothing.
-    again = ["import", "--url", _url(empty_db_url), "--from-table", _url(empty_db_url)]
+    again = ["import", "--url", url_arg(empty_db_url), "--from-table", url_arg(empty_db_url)]
     assert main([*again, "--source-table", "oauthtoken_sdk_backup"]) == 0
     assert "Nothing to change" in capsys.readouterr().out
 
@@ -225,7 +221,7 @@ def test_upgrade_is_needed_before_import_into_a_new_database(
 ) -> None:
     path = tmp_path / "sdk_tokens.csv"
     FileStore(str(path))
-    assert main(["import", "--url", _url(empty_db_url), "--from-filestore", str(path)]) == 1
+    assert main(["import", "--url", url_arg(empty_db_url), "--from-filestore", str(path)]) == 1
     assert "zoho-tokenstore upgrade" in capsys.readouterr().err
     upgrade(empty_db_url)
-    assert main(["import", "--url", _url(empty_db_url), "--from-filestore", str(path)]) == 0
+    assert main(["import", "--url", url_arg(empty_db_url), "--from-filestore", str(path)]) == 0

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from databases import url_arg
 from direct_db import version_nums
 from zoho_tokenstore import downgrade, upgrade
 from zoho_tokenstore.cli import main
@@ -49,7 +50,7 @@ def test_the_cli_shows_the_old_id_as_the_new_one(
 ) -> None:
     upgrade(empty_db_url, FIRST)
     stamp(empty_db_url, "0001")
-    assert main(["current", "--url", empty_db_url.render_as_string(hide_password=False)]) == 0
+    assert main(["current", "--url", url_arg(empty_db_url)]) == 0
     assert f"revision {FIRST} " in capsys.readouterr().out
 
 

@@ -1,13 +1,12 @@
 """Several OS processes, each with its own store on one database: no error, no duplicate, no mixing.
 
 Threads share one engine; real deployments run several worker processes (gunicorn, celery), each with
-its own engine and pool. Workers are ``spawn``ed and released together by a ``Barrier``. On SQLite this
+its own engine and pool. Workers (``worker_context``) are released together by a ``Barrier``. On SQLite this
 also shows that WAL + busy timeout + ``BEGIN IMMEDIATE`` never surfaces "database is locked".
 """
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Iterator
 from multiprocessing.pool import Pool
 from multiprocessing.synchronize import Barrier
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import URL
 
+from databases import url_arg
 from process_workers import (
     first_logins_of_many_users,
     first_logins_of_one_user,
@@ -25,9 +25,11 @@ from process_workers import (
     refresh_values,
 )
 from token_factory import fields_of, full_token
+from worker_context import worker_context
 from zoho_tokenstore import SQLAlchemyTokenStore
 
-pytestmark = pytest.mark.slow
+#: One worker pool for the module: its tests stay on one xdist worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 
 WORKERS = 6
 ROUNDS = 5  # first logins of one user: one new user per round
@@ -40,12 +42,12 @@ Rows = Callable[[], list[dict[str, object]]]
 
 @pytest.fixture(scope="module")
 def workers() -> Iterator[tuple[Pool, Barrier]]:
-    """``WORKERS`` spawned processes sharing one barrier; a step's tasks block there until all start.
+    """``WORKERS`` worker processes sharing one barrier; a step's tasks block there until all start.
 
     With one task per worker and every task waiting at the barrier, no worker can take a second
     task, so the ``WORKERS`` tasks of a step always run in ``WORKERS`` different processes.
     """
-    context = multiprocessing.get_context("spawn")
+    context = worker_context()
     barrier = context.Barrier(WORKERS)
     pool = context.Pool(WORKERS, initializer=init_worker, initargs=(barrier,))
     try:
@@ -68,14 +70,10 @@ def run_in_workers(
     return results
 
 
-def as_string(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
-
-
 def test_same_user_logging_in_from_many_processes_gets_one_row(
     workers: tuple[Pool, Barrier], db_url: URL, rows: Rows
 ) -> None:
-    results = run_in_workers(workers, first_logins_of_one_user, as_string(db_url), ROUNDS)
+    results = run_in_workers(workers, first_logins_of_one_user, url_arg(db_url), ROUNDS)
 
     assert [r["errors"] for r in results] == [[]] * WORKERS
     stored = rows()
@@ -92,9 +90,7 @@ def test_same_user_logging_in_from_many_processes_gets_one_row(
 def test_different_users_logging_in_from_many_processes_each_get_their_own_row(
     workers: tuple[Pool, Barrier], db_url: URL, rows: Rows
 ) -> None:
-    results = run_in_workers(
-        workers, first_logins_of_many_users, as_string(db_url), USERS_PER_WORKER
-    )
+    results = run_in_workers(workers, first_logins_of_many_users, url_arg(db_url), USERS_PER_WORKER)
 
     assert [r["errors"] for r in results] == [[]] * WORKERS
     expected = [
@@ -118,7 +114,7 @@ def test_refreshes_and_reads_of_one_row_from_many_processes_stay_consistent(
     seeded = {k: v for k, v in fields_of(seed).items() if v is not None}
 
     results = run_in_workers(
-        workers, refresh_and_read_one_row, as_string(db_url), seeded, REFRESH_STEPS
+        workers, refresh_and_read_one_row, url_arg(db_url), seeded, REFRESH_STEPS
     )
 
     assert [r["errors"] for r in results] == [[]] * WORKERS

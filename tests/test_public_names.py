@@ -40,7 +40,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "VERSION_TABLE",
     ),
     "zoho_tokenstore.testing": ("StandInZoho", "StandInKit", "running_kit"),
-    "zoho_tokenstore.testing.pytest_plugin": ("zoho_standin",),
+    "zoho_tokenstore.testing.pytest_plugin": ("zoho_standin", "fail_on_sdk_errors"),
     "zoho_tokenstore.cli.operations.maintenance": (
         "list_rows",
         "find_row",

@@ -11,10 +11,11 @@ from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 
 from direct_db import set_stored_expiry
 from refresh_setup import ALICE, ALICE_NAME, expire, log_in
-from sdk_helpers import SdkLogRecorder, get_leads, init_sdk, lead_descriptions
+from sdk_helpers import get_leads, init_sdk, lead_descriptions
 from statement_log import StatementLog
 from token_factory import fields_of, full_token, now_ms
 from zoho_tokenstore import RefreshAhead, SQLAlchemyTokenStore
+from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 

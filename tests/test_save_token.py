@@ -14,7 +14,7 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 from backends import require_backend
 from databases import throwaway_database
-from token_factory import fields_of, full_token, make_token
+from token_factory import VALID_FOR_SECONDS, fields_of, full_token, make_token, now_ms
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.core.model import COLUMN_LENGTHS, OAuthTokenRow
 
@@ -56,14 +56,13 @@ def test_refresh_updates_the_row_by_id_without_erasing(
 ) -> None:
     token = full_token(1)
     store.save_token(token)
-    refreshed = make_token(
-        id=token.get_id(), access_token="1000.fresh", expiry_time="1900000000000"
-    )
+    later = str(now_ms(2 * VALID_FOR_SECONDS))
+    refreshed = make_token(id=token.get_id(), access_token="1000.fresh", expiry_time=later)
 
     store.save_token(refreshed)
 
     [row] = rows()
-    assert row == {**fields_of(token), "access_token": "1000.fresh", "expiry_time": "1900000000000"}
+    assert row == {**fields_of(token), "access_token": "1000.fresh", "expiry_time": later}
     # The caller's token learns what was stored, like FileStore's merge.
     assert refreshed.get_refresh_token() == token.get_refresh_token()
 
@@ -128,9 +127,10 @@ def test_empty_strings_are_stored_as_null(store: SQLAlchemyTokenStore, rows: Row
 
 
 def test_expiry_round_trips_as_epoch_millisecond_string(store: SQLAlchemyTokenStore) -> None:
-    token = full_token(1, expiry_time="1795724181989")
+    expiry = str(now_ms(VALID_FOR_SECONDS))
+    token = full_token(1, expiry_time=expiry)
     store.save_token(token)
-    assert store.find_token_by_id(token.get_id()).get_expires_in() == "1795724181989"
+    assert store.find_token_by_id(token.get_id()).get_expires_in() == expiry
 
 
 def test_non_numeric_expiry_is_refused(store: SQLAlchemyTokenStore) -> None:

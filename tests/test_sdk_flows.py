@@ -28,11 +28,8 @@ from sdk_generations import (
     sdk_save_errors_propagate,
 )
 from sdk_helpers import (
-    SdkLogRecorder,
     error_code,
-    fail_on_sdk_errors,
     get_leads,
-    grant_token,
     init_sdk,
     lead_descriptions,
     login,
@@ -43,6 +40,8 @@ from zoho_tokenstore import SQLAlchemyTokenStore, revoke_token, upgrade
 from zoho_tokenstore.core.model import OAuthTokenRow
 from zoho_tokenstore.sdk.state import reset_sdk_state
 from zoho_tokenstore.sdk.tokens import SDK_FINDS_USER
+from zoho_tokenstore.testing.pytest_plugin import fail_on_sdk_errors
+from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 ALICE, ALICE_ZGID = "alice@example.com", "777"
@@ -105,7 +104,7 @@ def token_endpoint_calls(zoho: StandInZoho) -> dict[str, int]:
 def test_first_login_exchanges_the_grant_code_and_stores_one_complete_row(
     zoho: StandInZoho, store: SQLAlchemyTokenStore, rows: Rows, clean_sdk: object, tmp_path: Path
 ) -> None:
-    token = grant_token(zoho, ALICE)
+    token = zoho.grant_token(ALICE)
     code = token.get_grant_token()
     init_sdk(zoho, token, store, tmp_path)
     # One exchange, then the SDK names the user (users + org; 5_0: the app named her) and saves.
@@ -139,11 +138,7 @@ def test_restart_with_only_the_refresh_token_reuses_the_row(
     restart()
     zoho.reset_counts()
     with SQLAlchemyTokenStore(db_url) as new_store:
-        token = OAuthToken(
-            client_id=zoho.DEFAULT_CLIENT_ID,
-            client_secret=zoho.DEFAULT_CLIENT_SECRET,
-            refresh_token=before["refresh_token"],
-        )
+        token = zoho.refresh_token(before["refresh_token"])
         init_sdk(zoho, token, new_store, tmp_path)
         assert token.get_id() == before["id"]  # find_token filled the caller's token in place
         assert leads_caller() == ALICE_NAME
@@ -277,7 +272,7 @@ def test_switch_user_makes_each_call_with_that_users_token(
 ) -> None:
     alice = login(zoho, store, tmp_path, ALICE)
     assert leads_caller() == ALICE_NAME
-    Initializer.switch_user(token=grant_token(zoho, BOB))
+    Initializer.switch_user(token=zoho.grant_token(BOB))
     assert leads_caller() == BOB_NAME
     Initializer.switch_user(token=OAuthToken(id=alice.get_id()))
     assert leads_caller() == ALICE_NAME
@@ -301,7 +296,7 @@ def test_revoke_sends_only_that_users_refresh_token(
     revoke: Callable[[OAuthToken, str], bool],
 ) -> None:  # fmt: skip
     alice = login(zoho, store, tmp_path, ALICE)
-    bob = grant_token(zoho, BOB)
+    bob = zoho.grant_token(BOB)
     Initializer.switch_user(token=bob)
     assert leads_caller() == BOB_NAME
     Initializer.switch_user(token=alice)  # back to Alice: revoke works on any stored id
@@ -321,7 +316,7 @@ def test_remove_deletes_exactly_that_users_row(
     zoho: StandInZoho, store: SQLAlchemyTokenStore, rows: Rows, clean_sdk: object, tmp_path: Path
 ) -> None:
     alice = login(zoho, store, tmp_path, ALICE)
-    bob = grant_token(zoho, BOB)
+    bob = zoho.grant_token(BOB)
     Initializer.switch_user(token=bob)
     assert {r["user_name"] for r in rows()} == {ALICE_NAME, BOB_NAME}
 
@@ -433,12 +428,12 @@ def test_a_failing_save_is_made_visible_and_would_fail_the_flow_test(
 ) -> None:
     upgrade(empty_db_url)
     with TableDroppedBeforeSave(empty_db_url) as broken:
-        token = grant_token(zoho, ALICE)
+        token = zoho.grant_token(ALICE)
         # The SDK swallows the save error: initialize "succeeds" and the token works in memory.
         init_sdk(zoho, token, broken, tmp_path)
     assert token.get_id() is None  # never saved
     with pytest.raises(pytest.fail.Exception, match="Exception in saving tokens"):
-        fail_on_sdk_errors(clean_sdk)  # what the sdk_log fixture does after every flow test
+        fail_on_sdk_errors(clean_sdk)  # what zoho_standin does after every test
     [error] = clean_sdk.take_errors()
     [cause] = error.args
     assert isinstance(cause, SDKException)

@@ -27,7 +27,7 @@ from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from refresh_setup import ALICE_NAME, expire, log_in
 from refresh_workers import environment
 from sdk_generations import DISTRIBUTIONS, SDK_DISTRIBUTION, SDK_SAVE_ERRORS_PROPAGATE
-from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions
+from sdk_helpers import get_leads, lead_descriptions
 from zoho_tokenstore import SQLAlchemyTokenStore, revoke_token
 from zoho_tokenstore.core.errors import store_error
 from zoho_tokenstore.sdk.generation import (
@@ -39,6 +39,7 @@ from zoho_tokenstore.sdk.generation import (
     sdk_distributions,
     sdk_problem,
 )
+from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
 from zoho_tokenstore.testing.standin_zoho import SDK_API_VERSION, StandInZoho
 
 REPO = Path(__file__).resolve().parents[1]

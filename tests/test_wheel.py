@@ -20,6 +20,9 @@ from zoho_tokenstore.sdk.generation import installed_sdk_distributions, normaliz
 
 REPO = Path(__file__).resolve().parents[1]
 
+#: The wheel is built once for the module: its tests stay on one xdist worker.
+pytestmark = pytest.mark.xdist_group("wheel")
+
 
 @pytest.fixture(scope="module")
 def environment(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -1,4 +1,4 @@
-"""Work that ``test_concurrent_upgrades.py`` runs in spawned processes: each entry point that upgrades
+"""Work that ``test_concurrent_upgrades.py`` runs in worker processes (``worker_context``): each entry point that upgrades
 the schema, released together by a barrier. Every worker returns an error text or ``None``, never raises.
 """
 

@@ -54,11 +54,7 @@ class StandInKit:
 
     def refresh_token(self, refresh_token: str) -> OAuthToken:
         """An ``OAuthToken`` as a restarted app builds it: the stand-in's client and a refresh token."""
-        return OAuthToken(
-            client_id=self.server.DEFAULT_CLIENT_ID,
-            client_secret=self.server.DEFAULT_CLIENT_SECRET,
-            refresh_token=refresh_token,
-        )
+        return self.server.refresh_token(refresh_token)
 
     def initialize_sdk(
         self, store: Any, token: OAuthToken | None = None, *, logger: Any = None
@@ -80,6 +76,11 @@ class StandInKit:
     def calls(self) -> Counter[str]:
         """Requests per endpoint: ``token:authorization_code``, ``token:refresh_token``, ``records``..."""
         return self.server.calls
+
+    @property
+    def sdk_log(self) -> SdkLogRecorder:
+        """Every call the SDK made to its logger during the test (``entries``, ``errors``)."""
+        return self._sdk_log
 
     @property
     def sdk_errors(self) -> list[SdkLogEntry]:

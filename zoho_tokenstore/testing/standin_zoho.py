@@ -177,13 +177,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, payload)
 
     def _delay(self, zoho: StandInZoho) -> bool:
-        """Wait ``zoho.token_delay_seconds`` before answering; False if the client hangs up first."""
-        delay = zoho.token_delay_seconds
-        if delay <= 0:
+        """Wait ``zoho.token_delay_seconds`` (re-read meanwhile) before answering; False if the
+        client hangs up first."""
+        if zoho.token_delay_seconds <= 0:
             return True
         zoho._count("token:delayed")
-        deadline = time.monotonic() + delay
-        while time.monotonic() < deadline and not zoho._stopped:
+        started = time.monotonic()
+        while time.monotonic() - started < zoho.token_delay_seconds and not zoho._stopped:
             readable, _, _ = select.select([self.connection], [], [], 0.05)
             if readable and not self.connection.recv(1, socket.MSG_PEEK):
                 zoho._count("token:unanswered")
@@ -376,6 +376,14 @@ class StandInZoho:
 
     # -- instrumentation ------------------------------------------------------------------------
 
+    def refresh_token(self, refresh_token: str) -> OAuthToken:
+        """An ``OAuthToken`` as a restarted app builds it: the default client and a refresh token."""
+        return OAuthToken(
+            client_id=DEFAULT_CLIENT_ID,
+            client_secret=DEFAULT_CLIENT_SECRET,
+            refresh_token=refresh_token,
+        )
+
     @property
     def calls(self) -> Counter[str]:
         """A copy of the per-endpoint request counts (``token:refresh_token``, ``records``...)."""
@@ -416,8 +424,8 @@ class StandInZoho:
 
     @property
     def token_delay_seconds(self) -> float:
-        """Seconds the token endpoint waits before answering (0: none; ``math.inf``: silent); a
-        client hanging up meanwhile is issued nothing (``calls``: ``token:unanswered``)."""
+        """Seconds the token endpoint waits before answering (``math.inf`` holds answers, a change
+        applies to waiting requests too); a client hanging up is issued nothing (``token:unanswered``)."""
         with self._lock:
             return self._token_delay_s
 
