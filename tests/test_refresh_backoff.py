@@ -17,9 +17,10 @@ from direct_db import (
 )
 from refresh_setup import ALICE_NAME, expire, lease_rows, log_in, run_workers
 from refresh_workers import WorkerPlan
-from sdk_helpers import SdkLogRecorder, get_leads, lead_descriptions
+from sdk_helpers import get_leads, lead_descriptions
 from token_factory import now_ms
 from zoho_tokenstore import RefreshAhead, RefreshFailedError, SQLAlchemyTokenStore
+from zoho_tokenstore.testing.sdk_log import SdkLogRecorder
 from zoho_tokenstore.testing.standin_zoho import StandInZoho
 
 
