@@ -53,8 +53,17 @@ def direct_url(url: URL) -> URL:
 class PgBouncer:
     """One PgBouncer process: ``start()``, ``url_for(server_url)``, ``stop()`` (or ``with``)."""
 
-    def __init__(self, server_host: str = "127.0.0.1", server_port: int = 5432) -> None:
+    def __init__(
+        self,
+        server_host: str = "127.0.0.1",
+        server_port: int = 5432,
+        *,
+        password: str | None = None,
+    ) -> None:
+        """``password``: PgBouncer itself checks it for the user ``postgres`` (md5), as a deployed
+        one does; without it, it trusts every client."""
         self.server = (server_host, server_port)
+        self.password = password
         self.port = 0
         self.directory: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -66,7 +75,7 @@ class PgBouncer:
         self.port = _free_port()
         config = self.directory / "pgbouncer.ini"
         users = self.directory / "userlist.txt"
-        users.write_text('"postgres" ""\n')
+        users.write_text(f'"postgres" "{self.password or ""}"\n')
         config.write_text(
             "[databases]\n"
             f"* = host={self.server[0]} port={self.server[1]}\n"
@@ -74,7 +83,7 @@ class PgBouncer:
             "listen_addr = 127.0.0.1\n"
             f"listen_port = {self.port}\n"
             "unix_socket_dir =\n"
-            "auth_type = trust\n"
+            f"auth_type = {'trust' if self.password is None else 'md5'}\n"
             f"auth_file = {users}\n"
             "pool_mode = transaction\n"
             "max_client_conn = 500\n"

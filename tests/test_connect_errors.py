@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 
 from backends import require_backend
 from databases import SERVER_URLS, url_arg
+from pgbouncer import PgBouncer
 from store_errors import token_store_error
 from zoho_tokenstore import SQLAlchemyTokenStore
 from zoho_tokenstore.cli import main
@@ -156,6 +157,26 @@ def test_a_wrong_password_names_the_user_never_the_password(
         assert message.startswith(f"password authentication failed for {user}")
         assert "check the password in the URL" in message
     assert _command_error(wrong, capsys) == message
+
+
+@pytest.mark.pgbouncer
+def test_a_wrong_password_is_named_behind_an_authenticating_pgbouncer(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The test PostgreSQL trusts local clients, so a PgBouncer that checks passwords (md5, as a
+    # deployed one does) stands in for a server that refuses; its wording lacks "for user ...".
+    require_backend("pgbouncer")
+    with PgBouncer(password=PASSWORD) as bouncer:
+        server = make_url(SERVER_URLS["postgresql"])
+        right = bouncer.url_for(server.set(username="postgres", password=PASSWORD))
+        assert _connects(right)
+        wrong = right.set(password=PASSWORD + "-wrong")
+        message = _opening_error(wrong, caplog)
+        assert message.startswith(
+            f"password authentication failed for user 'postgres' at 127.0.0.1:{bouncer.port}"
+        )
+        assert "check the password in the URL" in message
+        assert _command_error(wrong, capsys) == message
 
 
 @SERVERS

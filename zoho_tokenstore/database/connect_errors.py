@@ -42,7 +42,8 @@ _PG_SQLSTATES: Final = {"28P01": _AUTH, "3D000": _NO_DATABASE}
 # SQLSTATE for these). A quoted name ("...") may hold any character but an unescaped quote.
 _QUOTED: Final = r'"(?:[^"]|"")*"'
 _PG_PATTERNS: Final = (
-    (re.compile(r"FATAL:\s+password authentication failed for user " + _QUOTED), _AUTH),
+    # PgBouncer's own authentication says it without "for user ...".
+    (re.compile(r"FATAL:\s+password authentication failed(?: for user " + _QUOTED + ")?"), _AUTH),
     (re.compile(r"fe_sendauth: no password supplied"), _AUTH),
     (re.compile(r"FATAL:\s+database " + _QUOTED + r" does not exist"), _NO_DATABASE),
     (re.compile(r"FATAL:\s+role " + _QUOTED + r" does not exist"), _NO_ROLE),
