@@ -12,18 +12,20 @@ from typing import Any
 from token_factory import fields_of, make_token
 from zoho_tokenstore import SQLAlchemyTokenStore
 
-BARRIER_TIMEOUT_S = 30.0
+BARRIER_TIMEOUT_S = 60.0
 
 _barrier: Barrier | None = None
 
 
 def init_worker(barrier: Barrier) -> None:
-    """Pool initializer: keep the barrier that releases all workers of one step together."""
+    """Pool initializer: keep the barrier that releases all workers of one step together (also
+    ``upgrade_workers``')."""
     global _barrier
     _barrier = barrier
 
 
-def _wait() -> None:
+def wait_at_barrier() -> None:
+    """Block until every worker of the step has arrived (``init_worker``'s barrier)."""
     assert _barrier is not None, "init_worker was not called"
     _barrier.wait(BARRIER_TIMEOUT_S)
 
@@ -64,7 +66,8 @@ def refresh_problem(values: dict[str, str | None]) -> str | None:
     return f"fields mixed between writers: {mixed}" if mixed else None
 
 
-def _error(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
+    """How a worker reports an exception to the parent: its class and message."""
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -75,11 +78,11 @@ def first_logins_of_one_user(url: str, writer: int, rounds: int) -> dict[str, An
     with SQLAlchemyTokenStore(url) as store:
         for user in range(rounds):
             token = make_token(**login_values(user, writer))
-            _wait()
+            wait_at_barrier()
             try:
                 store.save_token(token)
             except Exception as exc:  # noqa: BLE001  # reported to the parent, which asserts
-                errors.append(_error(exc))
+                errors.append(error_text(exc))
             ids[user] = token.get_id()
     return {"errors": errors, "ids": ids}
 
@@ -90,13 +93,13 @@ def first_logins_of_many_users(url: str, writer: int, users: int) -> dict[str, A
     ids: dict[int, str | None] = {}
     with SQLAlchemyTokenStore(url) as store:
         mine = [writer * 1000 + n for n in range(users)]
-        _wait()
+        wait_at_barrier()
         for user in mine:
             token = make_token(**login_values(user, writer))
             try:
                 store.save_token(token)
             except Exception as exc:  # noqa: BLE001  # reported to the parent, which asserts
-                errors.append(_error(exc))
+                errors.append(error_text(exc))
             ids[user] = token.get_id()
         for user in mine:
             expected = {**login_values(user, writer), "id": ids[user]}
@@ -106,7 +109,7 @@ def first_logins_of_many_users(url: str, writer: int, users: int) -> dict[str, A
                 found = store.find_token(probe)
                 by_name = fields_of(found) if found is not None else None
             except Exception as exc:  # noqa: BLE001  # reported to the parent, which asserts
-                errors.append(_error(exc))
+                errors.append(error_text(exc))
                 continue
             if by_id != expected or by_name != expected:
                 errors.append(f"user {user}: read {by_id} / {by_name}, expected {expected}")
@@ -125,7 +128,7 @@ def refresh_and_read_one_row(
     errors: list[str] = []
     reads = 0
     with SQLAlchemyTokenStore(url) as store:
-        _wait()
+        wait_at_barrier()
         for step in range(steps):
             try:
                 store.save_token(make_token(id=row_id, **refresh_values(writer, step)))
@@ -133,7 +136,7 @@ def refresh_and_read_one_row(
                 probe = make_token(user_name=seeded["user_name"])
                 found = store.find_token(probe)
             except Exception as exc:  # noqa: BLE001  # reported to the parent, which asserts
-                errors.append(_error(exc))
+                errors.append(error_text(exc))
                 continue
             if found is None:
                 errors.append("find_token by user name found nothing")

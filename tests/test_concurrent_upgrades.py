@@ -22,9 +22,9 @@ from backends import backend_params, require_backend
 from databases import url_arg
 from direct_db import table_names
 from pgbouncer import direct_url
+from process_workers import init_worker
 from token_factory import fields_of, full_token, make_token
 from upgrade_workers import (
-    init_worker,
     open_store_with_auto_upgrade,
     upgrade_from_the_command_line,
     upgrade_now,

@@ -6,49 +6,31 @@ from __future__ import annotations
 
 import io
 from contextlib import redirect_stderr, redirect_stdout
-from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import alembic.config
 
+from process_workers import error_text, wait_at_barrier
 from zoho_tokenstore import SQLAlchemyTokenStore, upgrade
 from zoho_tokenstore.cli import main
 
-BARRIER_TIMEOUT_S = 60.0
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
-
-_barrier: Barrier | None = None
-
-
-def init_worker(barrier: Barrier) -> None:
-    """Pool initializer: keep the barrier that releases all racers of one test together."""
-    global _barrier
-    _barrier = barrier
-
-
-def _wait() -> None:
-    assert _barrier is not None, "init_worker was not called"
-    _barrier.wait(BARRIER_TIMEOUT_S)
-
-
-def _error(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 def open_store_with_auto_upgrade(url: str) -> str | None:
     """A replica starting: a store with ``auto_upgrade=True``, which then serves a read."""
-    _wait()
+    wait_at_barrier()
     try:
         with SQLAlchemyTokenStore(url, auto_upgrade=True, refresh_ahead=False) as store:
             store.get_tokens()
     except Exception as exc:  # noqa: BLE001  # reported to the parent, which asserts
-        return _error(exc)
+        return error_text(exc)
     return None
 
 
 def upgrade_from_the_command_line(url: str) -> str | None:
     """``zoho-tokenstore upgrade --url URL``, as a release job runs it."""
-    _wait()
+    wait_at_barrier()
     return upgrade_now(url)
 
 
@@ -62,19 +44,19 @@ def upgrade_now(url: str, table: str = "oauthtoken") -> str | None:
 
 def upgrade_with_the_function(url: str) -> str | None:
     """The public ``zoho_tokenstore.upgrade(url)``."""
-    _wait()
+    wait_at_barrier()
     try:
         upgrade(url)
     except Exception as exc:  # noqa: BLE001  # reported to the parent, which asserts
-        return _error(exc)
+        return error_text(exc)
     return None
 
 
 def upgrade_with_alembic(url: str) -> str | None:
     """``alembic -c alembic.ini -x url=URL upgrade head``, as the ``alembic`` command runs it."""
-    _wait()
+    wait_at_barrier()
     try:
         alembic.config.main(argv=["-c", str(ALEMBIC_INI), "-x", f"url={url}", "upgrade", "head"])
     except BaseException as exc:  # noqa: BLE001  # SystemExit too: reported to the parent
-        return _error(exc)
+        return error_text(exc)
     return None
