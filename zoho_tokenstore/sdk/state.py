@@ -14,8 +14,9 @@ from zohocrmsdk.src.com.zoho.crm.api.util.utility import Utility
 
 SDK_LOGGER: Final = "SDKLogger"
 
-#: ``Utility`` class attributes that cache per-initialization facts, with the SDK's initial values.
-_UTILITY_DEFAULTS: Final[dict[str, Any]] = {
+#: ``Utility`` class attributes that cache per-initialization facts, with the SDK's initial values
+#: (the same in the 2.x SDK's ``Utility``: ``testing/zcrmsdk_standin`` resets those too).
+UTILITY_DEFAULTS: Final[dict[str, Any]] = {
     "module_api_name": None,
     "api_supported_modules": {},
     "new_file": False,
@@ -63,7 +64,7 @@ def restore_sdk_state(state: SdkState) -> None:
 def reset_sdk_state() -> None:
     """Forget the SDK's initializers and module caches, as a new process starts without them."""
     set_initializers(None, None)
-    set_utility_caches(_UTILITY_DEFAULTS)
+    set_utility_caches(UTILITY_DEFAULTS)
 
 
 @contextmanager
@@ -92,8 +93,8 @@ def set_initializers(shared: Any, local: Any) -> None:
 
 
 def utility_caches() -> dict[str, Any]:
-    """A copy of ``Utility``'s per-initialization class attributes (``_UTILITY_DEFAULTS``' names)."""
-    return {name: _copied(getattr(Utility, name)) for name in _UTILITY_DEFAULTS}
+    """A copy of ``Utility``'s per-initialization class attributes (``UTILITY_DEFAULTS``' names)."""
+    return {name: _copied(getattr(Utility, name)) for name in UTILITY_DEFAULTS}
 
 
 def set_utility_caches(values: Mapping[str, Any]) -> None:

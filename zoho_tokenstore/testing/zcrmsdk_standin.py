@@ -16,6 +16,7 @@ from zcrmsdk.src.com.zoho.crm.api.user_signature import UserSignature
 from zcrmsdk.src.com.zoho.crm.api.util.constants import Constants
 from zcrmsdk.src.com.zoho.crm.api.util.utility import Utility
 
+from ..sdk.state import UTILITY_DEFAULTS
 from .standin_zoho import SDK_TIMEOUT_S, TOKEN_PATH, StandInZoho
 
 #: The CRM API version in the paths the installed 2.x SDK calls: 2_1's ``Constants.API_VERSION``
@@ -26,15 +27,6 @@ ZCRMSDK_API_VERSION: Final = {"2.0": "v2"}.get(
 
 #: The environment name the SDK puts in its token ids (``python_<local part>_<name>_<last 4>``).
 ENVIRONMENT_NAME: Final = "standin"
-
-#: ``Utility`` class attributes that cache per-initialization facts, with the SDK's initial values.
-_UTILITY_DEFAULTS: Final[dict[str, Any]] = {
-    "module_api_name": None,
-    "api_supported_modules": {},
-    "new_file": False,
-    "get_modified_modules": False,
-    "force_refresh": False,
-}
 
 
 def zcrmsdk_environment(server: StandInZoho) -> DataCenter.Environment:
@@ -87,8 +79,8 @@ def preserved_zcrmsdk_state() -> Iterator[None]:
     """Run the block on a freshly reset 2.x SDK (initializers, module caches), then put the
     caller's back: the 2.x counterpart of ``preserved_sdk_state``."""
     saved = (Initializer.initializer, getattr(Initializer.LOCAL, "init", None))
-    caches = {name: getattr(Utility, name) for name in _UTILITY_DEFAULTS}
-    _set_state(None, None, _UTILITY_DEFAULTS)
+    caches = {name: getattr(Utility, name) for name in UTILITY_DEFAULTS}
+    _set_state(None, None, UTILITY_DEFAULTS)
     try:
         yield
     finally:
